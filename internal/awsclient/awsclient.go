@@ -1,0 +1,93 @@
+// Package awsclient builds the AWS SDK clients that countersign uses, from
+// the SDK's standard credential and endpoint chain.
+package awsclient
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// Options are the settings a command may override. Empty fields keep the
+// SDK's defaults, which read the environment, the shared config files and,
+// inside CodeBuild, the container credentials endpoint.
+type Options struct {
+	Region      string
+	Profile     string
+	EndpointURL string // applies to S3 and STS; overrides AWS_ENDPOINT_URL*
+	MaxConns    int    // idle connections kept per host; at least the transfer concurrency
+}
+
+// Clients are the configured service clients.
+type Clients struct {
+	Config aws.Config
+	S3     *s3.Client
+	STS    *sts.Client
+}
+
+// New loads the AWS configuration and returns the S3 and STS clients.
+// Requests use path-style addressing whenever an endpoint override is in
+// effect, because local S3 servers do not serve virtual-hosted buckets.
+func New(ctx context.Context, opts Options) (*Clients, error) {
+	maxConns := max(opts.MaxConns, 16)
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns = maxConns * 2
+		t.MaxIdleConnsPerHost = maxConns
+	})
+
+	loadOpts := []func(*config.LoadOptions) error{
+		config.WithHTTPClient(httpClient),
+		config.WithRetryMaxAttempts(6),
+	}
+	if opts.Region != "" {
+		loadOpts = append(loadOpts, config.WithRegion(opts.Region))
+	}
+	if opts.Profile != "" {
+		loadOpts = append(loadOpts, config.WithSharedConfigProfile(opts.Profile))
+	}
+	if opts.EndpointURL != "" {
+		loadOpts = append(loadOpts, config.WithBaseEndpoint(opts.EndpointURL))
+	}
+
+	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("load aws config: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+
+	pathStyle := endpointOverridden(opts.EndpointURL, "S3")
+	s3Client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.UsePathStyle = pathStyle
+		if opts.EndpointURL != "" {
+			o.BaseEndpoint = aws.String(opts.EndpointURL)
+		}
+	})
+	stsClient := sts.NewFromConfig(cfg, func(o *sts.Options) {
+		if opts.EndpointURL != "" {
+			o.BaseEndpoint = aws.String(opts.EndpointURL)
+		}
+	})
+
+	return &Clients{Config: cfg, S3: s3Client, STS: stsClient}, nil
+}
+
+// endpointOverridden reports whether the flag or one of the SDK's endpoint
+// variables points the service somewhere other than AWS.
+func endpointOverridden(flagValue, service string) bool {
+	if flagValue != "" {
+		return true
+	}
+	if os.Getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") == "true" {
+		return false
+	}
+	return os.Getenv("AWS_ENDPOINT_URL_"+service) != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
+}

@@ -1,0 +1,31 @@
+package exitcode
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func TestFor(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"nil", nil, OK},
+		{"plain", errors.New("boom"), Failure},
+		{"usage", fmt.Errorf("parse flags: %w", ErrUsage), Usage},
+		{"identity", fmt.Errorf("whoami: %w", ErrIdentityMismatch), IdentityWrong},
+		{"denied", fmt.Errorf("put: %w", ErrAccessDenied), AccessDenied},
+		{"refused", fmt.Errorf("delete guard: %w", ErrRefused), RefusedByGuard},
+		{"refusedBeatsDenied", errors.Join(ErrAccessDenied, ErrRefused), RefusedByGuard},
+		{"identityBeatsDenied", errors.Join(ErrAccessDenied, ErrIdentityMismatch), IdentityWrong},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := For(tt.err); got != tt.want {
+				t.Errorf("For(%v) = %d, want %d", tt.err, got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,54 @@
+// Package logging builds the zerolog logger that every command attaches to
+// its context.
+//
+// Levels: error for a failure the run reports; warn for something skipped or
+// degraded that the run survives (a special file, a retry budget spent);
+// info for each step and the final summary; debug for each request, retry
+// and decision; trace for per-part transfer detail.
+package logging
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/term"
+)
+
+// Formats accepted by New.
+const (
+	FormatAuto    = "auto"
+	FormatJSON    = "json"
+	FormatConsole = "console"
+)
+
+// New returns a logger writing to w. FormatAuto picks the console writer
+// when w is a terminal and JSON otherwise, so CodeBuild logs get JSON.
+func New(w io.Writer, format, level string) (zerolog.Logger, error) {
+	lvl, err := zerolog.ParseLevel(level)
+	if err != nil || level == "" {
+		return zerolog.Nop(), fmt.Errorf("invalid log level %q: use trace, debug, info, warn or error", level)
+	}
+
+	switch format {
+	case FormatAuto:
+		if IsTerminal(w) {
+			w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+		}
+	case FormatConsole:
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly, NoColor: !IsTerminal(w)}
+	case FormatJSON:
+	default:
+		return zerolog.Nop(), fmt.Errorf("invalid log format %q: use auto, json or console", format)
+	}
+
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// IsTerminal reports whether w is a terminal.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
