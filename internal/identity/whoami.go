@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -127,4 +128,26 @@ func buildAccountMismatch(caller Principal, buildARN string) string {
 		return fmt.Sprintf("the build runs in account %s (CODEBUILD_BUILD_ARN), but the credentials belong to account %s (%s)", a.AccountID, caller.Account, caller.ARN)
 	}
 	return ""
+}
+
+// WriteText prints the result for a person.
+func WriteText(w io.Writer, res *Result) {
+	c := res.Caller
+	fmt.Fprintf(w, "caller:   %s\n", c.ARN)
+	fmt.Fprintf(w, "account:  %s\n", c.Account)
+	if c.Kind == KindAssumedRole {
+		fmt.Fprintf(w, "role:     %s\n", res.RoleARN)
+		fmt.Fprintf(w, "session:  %s\n", c.Session)
+	} else {
+		fmt.Fprintf(w, "kind:     %s\n", c.Kind)
+	}
+	if res.BuildARN != "" {
+		fmt.Fprintf(w, "build:    %s\n", res.BuildARN)
+	}
+	switch {
+	case !res.Matches:
+		fmt.Fprintf(w, "check:    MISMATCH: %s\n", res.Problem)
+	case res.ExpectRole != "":
+		fmt.Fprintf(w, "check:    OK, the caller is a session of %s\n", res.ExpectRole)
+	}
 }
