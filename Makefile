@@ -1,0 +1,48 @@
+# Countersign build, test and demo targets. Every target that starts the
+# sandbox talks only to 127.0.0.1 with fake credentials.
+
+GO      ?= go
+BIN     := bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+.PHONY: all build test test-unit test-e2e demo bench-sync peers vet clean
+
+all: build
+
+build: $(BIN)/countersign $(BIN)/countersign-sandbox $(BIN)/versitygw
+
+$(BIN)/countersign: FORCE
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./agent
+
+$(BIN)/countersign-sandbox: FORCE
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./sandbox
+
+# versitygw is the S3 server behind the sandbox. It is pinned in its own
+# module under tools/ so its dependencies stay out of the main module.
+$(BIN)/versitygw: tools/go.mod tools/go.sum
+	cd tools && $(GO) build -trimpath -o ../$(BIN)/versitygw github.com/versity/versitygw/cmd/versitygw
+
+FORCE:
+
+# Unit and end-to-end tests. End-to-end tests run the built binaries
+# against the sandbox and compare with Debian's AWS CLI v2 (/usr/bin/aws).
+test: build
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+test-unit:
+	$(GO) test -count=1 -short ./...
+
+demo: build
+	./scripts/demo.sh
+
+bench-sync: build
+	./scripts/bench-sync.sh
+
+# Debian's command-line peers used by the tests and the benchmark.
+peers:
+	./scripts/install-peers.sh
+
+clean:
+	rm -rf $(BIN) dist
