@@ -1,0 +1,126 @@
+package s3sync
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/countersign/countersign/internal/logging"
+)
+
+// progress counts work done. Workers only add to the counters; one
+// goroutine renders them, so output never interleaves.
+type progress struct {
+	filesTotal    int64
+	bytesTotal    int64
+	filesDone     atomic.Int64 // uploaded, skipped or failed
+	bytesDone     atomic.Int64 // bytes of files done, plus parts uploaded so far
+	bytesUploaded atomic.Int64
+	start         time.Time
+
+	stop chan struct{}
+	done sync.WaitGroup
+}
+
+func newProgress(files int, bytes int64) *progress {
+	return &progress{filesTotal: int64(files), bytesTotal: bytes, start: time.Now(), stop: make(chan struct{})}
+}
+
+// run starts the renderer that mode selects; Close stops it.
+func (p *progress) run(ctx context.Context, opts Options) {
+	mode := opts.Progress
+	if mode == ProgressAuto {
+		mode = ProgressLines
+		if opts.ProgressOut != nil && logging.IsTerminal(opts.ProgressOut) {
+			mode = ProgressBar
+		}
+	}
+
+	switch mode {
+	case ProgressBar:
+		if opts.ProgressOut == nil {
+			return
+		}
+		p.done.Add(1)
+		go p.renderBar(opts.ProgressOut)
+	case ProgressLines:
+		p.done.Add(1)
+		go p.renderLines(zerolog.Ctx(ctx), opts.ProgressInterval)
+	}
+}
+
+// Close stops the renderer and waits for its last output.
+func (p *progress) Close() {
+	close(p.stop)
+	p.done.Wait()
+}
+
+func (p *progress) renderBar(out io.Writer) {
+	defer p.done.Done()
+
+	bar := progressbar.NewOptions64(max(p.bytesTotal, 1),
+		progressbar.OptionSetWriter(out),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetRenderBlankState(true),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(out) }),
+	)
+	update := func() {
+		bar.Describe(fmt.Sprintf("files %d/%d", p.filesDone.Load(), p.filesTotal))
+		_ = bar.Set64(min(p.bytesDone.Load(), max(p.bytesTotal, 1)))
+	}
+
+	ticker := time.NewTicker(200 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ticker.C:
+			update()
+		case <-p.stop:
+			update()
+			_ = bar.Finish()
+			return
+		}
+	}
+}
+
+func (p *progress) renderLines(log *zerolog.Logger, interval time.Duration) {
+	defer p.done.Done()
+
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ticker.C:
+			elapsed := time.Since(p.start).Seconds()
+			log.Info().
+				Int64("files_done", p.filesDone.Load()).
+				Int64("files_total", p.filesTotal).
+				Int64("bytes_done", p.bytesDone.Load()).
+				Int64("bytes_total", p.bytesTotal).
+				Float64("upload_mib_per_s", float64(p.bytesUploaded.Load())/float64(MiB)/max(elapsed, 0.001)).
+				Msg("progress")
+		case <-p.stop:
+			return
+		}
+	}
+}
+
+// lockedWriter serialises writes from concurrent workers.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Printf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, format, args...)
+}
