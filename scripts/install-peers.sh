@@ -8,6 +8,7 @@ missing=()
 [ -x /usr/bin/rclone ] || missing+=(rclone)
 [ -x /usr/bin/s3cmd ] || missing+=(s3cmd)
 command -v unzip >/dev/null || missing+=(unzip)
+[ -x /usr/bin/time ] || missing+=(time)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
