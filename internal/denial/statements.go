@@ -1,0 +1,169 @@
+package denial
+
+import (
+	"encoding/json"
+	"strings"
+	"unicode"
+)
+
+// Placeholders mark values the request did not carry. They are not valid
+// ARNs, so a policy with one left in fails to save instead of granting the
+// wrong thing.
+const (
+	placeholderProjectARN = "<CODEBUILD_PROJECT_ARN>"
+	placeholderKeyARN     = "<KMS_KEY_ARN>"
+	placeholderRoleARN    = "<ROLE_ARN>"
+	placeholderBucket     = "<BUCKET>"
+)
+
+// statement is one IAM policy statement, in the field order AWS documents.
+type statement struct {
+	Sid       string                    `json:"Sid,omitempty"`
+	Effect    string                    `json:"Effect"`
+	Principal map[string]string         `json:"Principal,omitempty"`
+	Action    any                       `json:"Action"`
+	Resource  any                       `json:"Resource,omitempty"`
+	Condition map[string]map[string]any `json:"Condition,omitempty"`
+}
+
+// render returns the statement as indented JSON.
+func (s statement) render() json.RawMessage {
+	out, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		// Unreachable: the fields hold only strings, string slices and maps
+		// of them, which always marshal.
+		return nil
+	}
+	return out
+}
+
+// oneOrMany returns a single string for one item, as AWS prints it, and
+// the slice otherwise.
+func oneOrMany(items []string) any {
+	if len(items) == 1 {
+		return items[0]
+	}
+	return items
+}
+
+// sid builds a statement id from words, keeping only letters and digits
+// because AWS accepts nothing else in a Sid.
+func sid(words ...string) string {
+	var b strings.Builder
+	for _, w := range words {
+		for _, part := range strings.FieldsFunc(w, func(r rune) bool {
+			return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+		}) {
+			runes := []rune(part)
+			runes[0] = unicode.ToUpper(runes[0])
+			for _, r := range runes {
+				if r < unicode.MaxASCII {
+					b.WriteRune(r)
+				}
+			}
+		}
+	}
+	return b.String()
+}
+
+// grant is the action and resource a fix must allow, shared by the
+// statements for each document.
+type grant struct {
+	Actions  []string
+	Resource string
+	// ListPrefix, when set, limits s3:ListBucket to keys under it with the
+	// s3:prefix condition key.
+	ListPrefix string
+}
+
+// conditions returns the s3:prefix condition for a list grant, or nil.
+func (g grant) conditions() map[string]map[string]any {
+	if g.ListPrefix == "" {
+		return nil
+	}
+	return map[string]map[string]any{
+		"StringLike": {"s3:prefix": g.ListPrefix + "/*"},
+	}
+}
+
+// identityStatement is the statement to add to the role's identity policy
+// (or permissions boundary, or session policy, which take the same form).
+func identityStatement(g grant) statement {
+	return statement{
+		Sid:       sid("Countersign", "Allow", actionVerbs(g.Actions)),
+		Effect:    "Allow",
+		Action:    oneOrMany(g.Actions),
+		Resource:  g.Resource,
+		Condition: g.conditions(),
+	}
+}
+
+// resourceStatement is the statement to add to a bucket policy or a VPC
+// endpoint policy: the identity statement plus the principal.
+func resourceStatement(g grant, principalARN string) statement {
+	s := identityStatement(g)
+	s.Principal = map[string]string{"AWS": principalARN}
+	return s
+}
+
+// actionVerbs joins the action names without service prefixes for a Sid.
+func actionVerbs(actions []string) string {
+	verbs := make([]string, 0, len(actions))
+	for _, a := range actions {
+		_, verb, _ := strings.Cut(a, ":")
+		verbs = append(verbs, verb)
+	}
+	return strings.Join(verbs, " ")
+}
+
+// kmsKeyStatement is the statement to add to a KMS key policy so the role
+// may use the key through S3. In a key policy, "Resource": "*" means this
+// key. The kms:ViaService condition limits the grant to calls S3 makes on
+// the role's behalf, when the key's region is known.
+func kmsKeyStatement(actions []string, principalARN, region string) statement {
+	s := statement{
+		Sid:       "CountersignAllowRoleUseKeyViaS3",
+		Effect:    "Allow",
+		Principal: map[string]string{"AWS": principalARN},
+		Action:    oneOrMany(actions),
+		Resource:  "*",
+	}
+	if region != "" {
+		s.Condition = map[string]map[string]any{
+			"StringEquals": {"kms:ViaService": "s3." + region + ".amazonaws.com"},
+		}
+	}
+	return s
+}
+
+// trustStatement is the trust policy statement that lets CodeBuild assume
+// the build role, scoped to one project so another project in another
+// account cannot borrow the role (the confused deputy problem).
+func trustStatement(account, projectARN string) statement {
+	if account == "" {
+		account = "<TOOLS_ACCOUNT_ID>"
+	}
+	if projectARN == "" {
+		projectARN = placeholderProjectARN
+	}
+	return statement{
+		Sid:       "CountersignTrustCodeBuild",
+		Effect:    "Allow",
+		Principal: map[string]string{"Service": "codebuild.amazonaws.com"},
+		Action:    "sts:AssumeRole",
+		Condition: map[string]map[string]any{
+			"StringEquals": {"aws:SourceAccount": account},
+			"ArnLike":      {"aws:SourceArn": projectARN},
+		},
+	}
+}
+
+// trustStatementForPrincipal lets an IAM role or user assume the role.
+func trustStatementForPrincipal(principalARN string) statement {
+	return statement{
+		Sid:       "CountersignTrustCaller",
+		Effect:    "Allow",
+		Principal: map[string]string{"AWS": principalARN},
+		Action:    "sts:AssumeRole",
+	}
+}
