@@ -124,6 +124,11 @@ func (c *call) resolvePrincipal() {
 		}
 		// AWS evaluated the caller it saw, so the fix must name that one.
 		c.who = fromCaller
+		if c.assumesRole() {
+			// RoleARN is the role being assumed, so a different caller is
+			// expected.
+			return
+		}
 		c.notes = append(c.notes, fmt.Sprintf(
 			"the request was made as %s, not as the expected role %s: check which credentials the build uses before changing any policy",
 			c.caller, c.req.RoleARN))
@@ -236,6 +241,11 @@ func normalizedCode(code string) string {
 
 func (c *call) isAssumeRole() bool {
 	return strings.EqualFold(c.action, "sts:AssumeRole")
+}
+
+// assumesRole is isAssumeRole before the action is resolved.
+func (c *call) assumesRole() bool {
+	return strings.EqualFold(c.msg.Action, "sts:AssumeRole") || (c.opKnown && c.op.Action == "sts:AssumeRole")
 }
 
 // isKMS reports whether the denial concerns a KMS key rather than S3.
