@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // PartSizeFor returns the part size used to upload a file of size bytes:
@@ -107,6 +108,14 @@ type partLayout struct {
 // the source was walked.
 var errSizeChanged = errors.New("file changed size while being read")
 
+// hashBuffers recycles read buffers, so hashing thousands of small files
+// does not allocate a buffer for each. At most one buffer is in use per
+// concurrent hash.
+var hashBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 256<<10)
+	return &b
+}}
+
 // hashFile streams the file once and returns its MD5 and the part MD5s for
 // each of partSizes. It reads in fixed chunks, so memory does not grow with
 // the file.
@@ -123,7 +132,9 @@ func hashFile(path string, wantSize int64, partSizes []int64) (*fileHashes, erro
 		layouts[i] = &partLayout{size: ps, current: md5.New()}
 	}
 
-	buf := make([]byte, 1<<20)
+	bufp := hashBuffers.Get().(*[]byte)
+	defer hashBuffers.Put(bufp)
+	buf := *bufp
 	var total int64
 	for {
 		n, err := f.Read(buf)
