@@ -14,7 +14,7 @@ import (
 	"github.com/countersign/countersign/internal/exitcode"
 )
 
-// deleteBatchSize is the most keys S3 accepts in one DeleteObjects request.
+// deleteBatchSize is the maximum number of keys in one DeleteObjects request.
 const deleteBatchSize = 1000
 
 // planDeletes returns the destination keys that have no source file, when
@@ -28,7 +28,7 @@ func planDeletes(opts Options, filters filterSet, local *walkResult, listing *re
 	dest := fmt.Sprintf("s3://%s/%s", opts.Bucket, opts.Prefix)
 
 	if len(local.files) == 0 {
-		return nil, fmt.Errorf("source %s has no files after filtering; refusing to delete every key under %s: check the source path and filters: %w", opts.Source, dest, exitcode.ErrRefused)
+		return nil, fmt.Errorf("source %s has no files after filtering, so --delete would remove every key under %s; nothing was changed: check the source path and filters: %w", opts.Source, dest, exitcode.ErrRefused)
 	}
 
 	present := make(map[string]bool, len(local.files))
@@ -50,12 +50,12 @@ func planDeletes(opts Options, filters filterSet, local *walkResult, listing *re
 	slices.SortFunc(deletes, func(a, b remoteObject) int { return strings.Compare(a.key, b.key) })
 
 	if opts.MaxDelete >= 0 && len(deletes) > opts.MaxDelete {
-		return nil, fmt.Errorf("%d keys under %s would be deleted, more than the maximum of %d; raise the delete limit if this is intended: %w", len(deletes), dest, opts.MaxDelete, exitcode.ErrRefused)
+		return nil, fmt.Errorf("%d keys under %s would be deleted, more than the maximum of %d, so nothing was changed: raise the delete limit if this is intended: %w", len(deletes), dest, opts.MaxDelete, exitcode.ErrRefused)
 	}
 	if opts.MaxDeletePercent > 0 && len(listing.objects) > 0 {
 		share := float64(len(deletes)) * 100 / float64(len(listing.objects))
 		if share > opts.MaxDeletePercent {
-			return nil, fmt.Errorf("%d of %d keys under %s (%.1f%%) would be deleted, more than the maximum of %g%%; raise the delete percentage limit if this is intended: %w",
+			return nil, fmt.Errorf("%d of %d keys under %s (%.1f%%) would be deleted, more than the maximum of %g%%, so nothing was changed: raise the delete percentage limit if this is intended: %w",
 				len(deletes), len(listing.objects), dest, share, opts.MaxDeletePercent, exitcode.ErrRefused)
 		}
 	}

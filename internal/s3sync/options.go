@@ -84,7 +84,7 @@ const (
 type ObjectHeaders struct {
 	ACL          string // "" or "bucket-owner-full-control"
 	SSE          string // "", "AES256" or "aws:kms"
-	SSEKMSKeyID  string // only with SSE "aws:kms"; empty means the AWS managed key
+	SSEKMSKeyID  string // only with SSE "aws:kms"; empty selects the AWS managed key
 	CacheControl string
 }
 
@@ -94,7 +94,7 @@ func (h ObjectHeaders) Validate() error {
 	switch h.ACL {
 	case "", ACLBucketOwnerFullControl:
 	default:
-		return fmt.Errorf("invalid ACL %q: buckets with Object Ownership \"bucket owner enforced\" reject every canned ACL but %q; omit the ACL or use %q: %w",
+		return fmt.Errorf("invalid ACL %q: buckets with Object Ownership \"bucket owner enforced\" reject every canned ACL but %q: omit the ACL or use %q: %w",
 			h.ACL, ACLBucketOwnerFullControl, ACLBucketOwnerFullControl, exitcode.ErrUsage)
 	}
 
@@ -174,8 +174,8 @@ type Options struct {
 	ExpectedBucketOwner string // account id sent with every request when set
 
 	Delete           bool
-	MaxDelete        int     // most keys one run may delete; below zero means no limit
-	MaxDeletePercent float64 // most share of the destination's keys one run may delete, in percent; 0 means no limit
+	MaxDelete        int     // maximum keys one run may delete; below zero means no limit
+	MaxDeletePercent float64 // maximum share of the destination's keys one run may delete, in percent; 0 means no limit
 
 	Filters     []Filter
 	DryRun      bool

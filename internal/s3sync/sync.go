@@ -137,7 +137,7 @@ func scan(ctx context.Context, client Client, opts Options, filters filterSet) (
 
 	if errors.Is(walkErr, errSourceMissing) {
 		if opts.Delete {
-			return nil, nil, fmt.Errorf("%w; refusing to delete every key under s3://%s/%s: check the source path: %w", walkErr, opts.Bucket, opts.Prefix, exitcode.ErrRefused)
+			return nil, nil, fmt.Errorf("%w, so --delete would remove every key under s3://%s/%s; nothing was changed: check the source path: %w", walkErr, opts.Bucket, opts.Prefix, exitcode.ErrRefused)
 		}
 		return nil, nil, fmt.Errorf("%w: check the source path: %w", walkErr, exitcode.ErrUsage)
 	}
@@ -367,9 +367,9 @@ func (s *syncer) result(ctx context.Context, total int) error {
 		}
 		denied := slices.ContainsFunc(failed, func(f Failure) bool { return isAccessDenied(f.err) })
 		if denied {
-			errs = append(errs, fmt.Errorf("%d of %d files failed, S3 denied access; first: %s: %s: %w", len(failed), total, name, first.Error, exitcode.ErrAccessDenied))
+			errs = append(errs, fmt.Errorf("%d of %d files failed, S3 denied access, first %s: %s: %w", len(failed), total, name, first.Error, exitcode.ErrAccessDenied))
 		} else {
-			errs = append(errs, fmt.Errorf("%d of %d files failed; first: %s: %s", len(failed), total, name, first.Error))
+			errs = append(errs, fmt.Errorf("%d of %d files failed, first %s: %s", len(failed), total, name, first.Error))
 		}
 	}
 	return errors.Join(errs...)
