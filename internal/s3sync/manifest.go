@@ -104,8 +104,8 @@ func loadManifest(ctx context.Context, client Client, opts Options, listed *remo
 	return &m
 }
 
-// matchesManifest reports whether the manifest decides this key, and if
-// so whether the local MD5 equals the recorded one. The manifest decides
+// matches reports whether the manifest decides this key and, if it does,
+// whether the local MD5 equals the recorded one. The manifest decides
 // only when the listed ETag and size equal the recorded ones, which shows
 // the object has not been replaced since.
 func (m *manifest) matches(obj remoteObject, md5Hex string) (decided, equal bool) {

@@ -18,7 +18,7 @@ import (
 	"github.com/countersign/countersign/internal/exitcode"
 )
 
-// syncer holds the state of one run.
+// syncer is the state of one run.
 type syncer struct {
 	client   Client
 	opts     Options
@@ -40,14 +40,14 @@ type syncer struct {
 //
 // The error wraps exitcode.ErrUsage for invalid options or a missing
 // source, exitcode.ErrRefused when a guard stops the run before any
-// change, and exitcode.ErrAccessDenied when S3 denied a request; any other
+// change, and exitcode.ErrAccessDenied when S3 denied a request. Any other
 // error means some files failed.
 func Run(ctx context.Context, client Client, opts Options) (*Report, error) {
 	report := newReport(opts.DryRun)
 	log := zerolog.Ctx(ctx)
 
 	if opts.BuildFailed && !opts.AllowFailedBuild {
-		return report, fmt.Errorf("the build failed (CODEBUILD_BUILD_SUCCEEDING=0), so its artifacts are not delivered; pass --allow-failed-build to sync anyway: %w", exitcode.ErrRefused)
+		return report, fmt.Errorf("the build failed (CODEBUILD_BUILD_SUCCEEDING=0), so its artifacts are not delivered: pass --allow-failed-build to sync anyway: %w", exitcode.ErrRefused)
 	}
 
 	opts, err := opts.withDefaults()
@@ -88,6 +88,8 @@ func Run(ctx context.Context, client Client, opts Options) (*Report, error) {
 		report:  report,
 	}
 	s.manifest = loadManifest(ctx, client, opts, listing.manifest)
+	// NOTE: a bucket whose default encryption is SSE-KMS gets no manifest
+	// unless the run sets SSE "aws:kms", so its objects upload every time.
 	if !opts.DryRun && (opts.Headers.SSE == SSEKMS || listing.manifest != nil) {
 		s.entries = &manifestBuilder{entries: make(map[string]manifestEntry)}
 	}
@@ -211,10 +213,9 @@ func (s *syncer) syncFile(ctx context.Context, f localFile) {
 	s.upload(ctx, f, key, hashes)
 }
 
-// hash computes the digests that the comparison and the upload need: the
-// whole-file MD5, the part MD5s for this package's part size, and, when the
-// destination ETag is multipart, the part MD5s for the part sizes that
-// could have produced its part count.
+// hash computes the whole-file MD5 and the part MD5s for this package's
+// part size. When the destination ETag is multipart, it also computes the
+// part MD5s for each part size that could have produced its part count.
 func (s *syncer) hash(ctx context.Context, f localFile, remote remoteObject, sameSize bool) (*fileHashes, error) {
 	var layouts []int64
 	ours := PartSizeFor(f.size, s.opts.PartSize)
@@ -319,7 +320,7 @@ func (s *syncer) saveManifest(ctx context.Context, deleted []remoteObject) {
 	}
 
 	if err := writeManifest(ctx, s.client, s.opts, entries); err != nil {
-		// The objects are delivered; without a manifest the next run only
+		// The objects are delivered. Without a manifest the next run only
 		// uploads unchanged SSE-KMS objects again.
 		s.log.Warn().Err(err).Msg("manifest not written, the next run will upload SSE-KMS objects again")
 	}

@@ -21,7 +21,7 @@ import (
 const abortTimeout = 30 * time.Second
 
 // upload sends one file, as a single PutObject or as a multipart upload.
-// hashes may be nil; when present, its MD5s go out as Content-MD5.
+// When hashes is not nil, its MD5s are sent as Content-MD5.
 func (s *syncer) upload(ctx context.Context, f localFile, key string, hashes *fileHashes) {
 	if s.opts.DryRun {
 		s.out.Printf("(dryrun) upload: %s to s3://%s/%s\n", f.path, s.opts.Bucket, key)
@@ -90,6 +90,7 @@ func (s *syncer) putSingle(ctx context.Context, file *os.File, f localFile, key 
 
 	// A single PutObject cannot be rolled back, so a file that changed
 	// size during the upload is reported: the object may be torn.
+	// NOTE: a same-size rewrite during the upload goes undetected.
 	if err := checkSize(file, f); err != nil {
 		return "", fmt.Errorf("%w; s3://%s/%s may hold a partial copy, run sync again", err, s.opts.Bucket, key)
 	}

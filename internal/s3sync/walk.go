@@ -70,8 +70,8 @@ func walkSource(ctx context.Context, root, prefix string, filters filterSet) (*w
 	return &w.result, nil
 }
 
-// walkDir walks one directory; stack holds the directories on the path
-// from the root to it.
+// walkDir walks one directory. The stack lists the directories on the
+// path from the root to it.
 func (w *walker) walkDir(dir, rel string, stack []dirID) error {
 	if err := w.ctx.Err(); err != nil {
 		return err
