@@ -4,7 +4,7 @@ import (
 	"strings"
 )
 
-// operation is what an API operation needs from IAM.
+// operation is the IAM permission that one API operation needs.
 type operation struct {
 	// Action is the IAM action S3 or STS checks for the operation.
 	Action string
@@ -20,8 +20,10 @@ type operation struct {
 }
 
 // operations maps API operation names, lower-cased, to the IAM action that
-// authorizes them. Sources: "Required permissions for Amazon S3 API
-// operations" in the Amazon S3 User Guide, and the STS API reference.
+// authorizes them.
+// NOTE: the table covers the calls countersign makes and their close
+// relatives. For any other operation Diagnose uses only the action that
+// the message names, and the fixes show <ACTION> when there is none.
 var operations = map[string]operation{
 	"putobject":               {Action: "s3:PutObject", Write: true},
 	"createmultipartupload":   {Action: "s3:PutObject", Write: true},

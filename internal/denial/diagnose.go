@@ -5,17 +5,18 @@ import (
 	"strings"
 )
 
-// Diagnose explains why req was denied and how to fix it. It never fails:
-// input it cannot read gives a diagnosis of KindBare or KindNotDenied with
-// SideUnknown, and fields it cannot derive stay empty or hold a marked
-// placeholder such as <ROLE_ARN>.
+// Diagnose explains why req was denied and how to fix it. It returns a
+// diagnosis for any input, and FuzzDiagnose checks that it does not panic.
+// Input it cannot read gives KindBare or KindNotDenied with SideUnknown,
+// and fields it cannot derive stay empty or contain a marked placeholder
+// such as <ROLE_ARN>.
 func Diagnose(req Request) Diagnosis {
 	c := newCall(req)
 	d := c.dispatch()
 
 	d.Caller = c.caller
 	if d.Principal == "" {
-		d.Principal = c.who.ARN
+		d.Principal = c.grantee.ARN
 	}
 	if d.Action == "" {
 		d.Action = c.action
@@ -27,9 +28,9 @@ func Diagnose(req Request) Diagnosis {
 	return d
 }
 
-// dispatch picks the diagnosis from the most specific evidence first:
-// error codes that name their cause, then the owner probe, then the reason
-// in the message, then the bare answer.
+// dispatch picks the diagnosis from the most specific evidence first. Error
+// codes that name their cause come first, then the owner probe, then the
+// reason in the message, and last the bare response.
 func (c *call) dispatch() Diagnosis {
 	code := normalizedCode(c.req.ErrorCode)
 
@@ -63,12 +64,12 @@ type call struct {
 	// opKnown is false for operations missing from the operations table.
 	opKnown bool
 
-	// caller is the ARN that made the request; who is the principal the
-	// fixes grant to.
-	caller string
-	who    principal
-	// tools is the caller's account; owner is the bucket owner's account,
-	// when ExpectedBucketOwner held a valid account id.
+	// caller is the ARN that made the request, and grantee is the
+	// principal the fixes grant to.
+	caller  string
+	grantee principal
+	// tools is the caller's account. owner is the bucket owner's account,
+	// when ExpectedBucketOwner contains a valid account id.
 	tools string
 	owner string
 
@@ -85,7 +86,7 @@ func newCall(req Request) *call {
 	c.op, c.opKnown = lookupOperation(req.Operation)
 
 	c.resolvePrincipal()
-	c.tools = c.who.Account
+	c.tools = c.grantee.Account
 	if c.tools == "" {
 		c.tools = accountOf(c.caller)
 	}
@@ -119,11 +120,11 @@ func (c *call) resolvePrincipal() {
 	switch {
 	case roleOK && callerOK:
 		if fromRole.Account == fromCaller.Account && fromRole.Name == fromCaller.Name {
-			c.who = fromRole
+			c.grantee = fromRole
 			return
 		}
 		// AWS evaluated the caller it saw, so the fix must name that one.
-		c.who = fromCaller
+		c.grantee = fromCaller
 		if c.assumesRole() {
 			// RoleARN is the role being assumed, so a different caller is
 			// expected.
@@ -133,19 +134,19 @@ func (c *call) resolvePrincipal() {
 			"the request was made as %s, not as the expected role %s: check which credentials the build uses before changing any policy",
 			c.caller, c.req.RoleARN))
 	case roleOK:
-		c.who = fromRole
+		c.grantee = fromRole
 	case callerOK:
-		c.who = fromCaller
+		c.grantee = fromCaller
 	default:
-		c.who = principal{ARN: placeholderRoleARN, Name: "<ROLE_NAME>", IsRole: true}
+		c.grantee = principal{ARN: placeholderRoleARN, Name: "<ROLE_NAME>", IsRole: true}
 		c.notes = append(c.notes, "neither the message nor the request named the caller, so the fixes show <ROLE_ARN>: use the build role's ARN")
 		return
 	}
 
-	if c.who.IsRole && !c.who.PathKnown {
+	if c.grantee.IsRole && !c.grantee.PathKnown {
 		c.notes = append(c.notes, fmt.Sprintf(
 			"the role ARN %s was rebuilt from the session ARN, which drops the role's path: if the role has one (roles made by the CodeBuild console use /service-role/), `aws iam get-role --role-name %s` prints the full ARN to use instead",
-			c.who.ARN, c.who.Name))
+			c.grantee.ARN, c.grantee.Name))
 	}
 }
 
@@ -178,7 +179,7 @@ func (c *call) resolveTarget() {
 	}
 }
 
-// denied reports whether the answer is an access denial of some form.
+// denied reports whether the response is an access denial of some form.
 func (c *call) denied() bool {
 	switch normalizedCode(c.req.ErrorCode) {
 	case "accessdenied", "accessdeniedexception", "forbidden":
@@ -288,10 +289,10 @@ func accountLabel(account string) string {
 // principalLabel names the caller for a document name: "role NAME (account A)".
 func (c *call) principalLabel() string {
 	kind := "role"
-	if !c.who.IsRole {
+	if !c.grantee.IsRole {
 		kind = "principal"
 	}
-	return fmt.Sprintf("%s %s (%s)", kind, c.who.Name, accountLabel(c.tools))
+	return fmt.Sprintf("%s %s (%s)", kind, c.grantee.Name, accountLabel(c.tools))
 }
 
 func (c *call) identityDoc() string {
@@ -323,6 +324,6 @@ func (c *call) bucketFix() Fix {
 	return Fix{
 		Document:  c.bucketDoc(),
 		Account:   c.owner,
-		Statement: resourceStatement(c.grant(), c.who.ARN).render(),
+		Statement: resourceStatement(c.grant(), c.grantee.ARN).render(),
 	}
 }

@@ -258,9 +258,15 @@ func TestDiagnoseForms(t *testing.T) {
 		},
 		{
 			name: "KMSExplicit", fixture: "kms_explicit",
-			kind: KindKMS, policy: PolicyResource, side: SideThirdParty, account: testDev,
+			kind: KindKMS, policy: PolicyKMSKey, side: SideThirdParty, account: testDev,
 			action: "kms:GenerateDataKey", resource: testKeyARN,
 			fixDocument: "key policy of KMS key",
+		},
+		{
+			name: "KMSExplicitSCP", fixture: "kms_scp_explicit",
+			kind: KindExplicitDeny, policy: PolicySCP, side: SideOrganization,
+			action: "kms:GenerateDataKey", resource: testKeyARN,
+			fixDocument: "service control policies",
 		},
 		{
 			name: "KMSExceptionCode",

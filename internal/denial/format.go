@@ -67,7 +67,8 @@ func (d Diagnosis) Format(w io.Writer) error {
 // String returns the text that Format writes.
 func (d Diagnosis) String() string {
 	var b strings.Builder
-	// A strings.Builder never fails to write.
+	// Format can fail only on write, and strings.Builder writes always
+	// return a nil error.
 	_ = d.Format(&b)
 	return b.String()
 }

@@ -6,10 +6,11 @@ import (
 )
 
 // maxMessageBytes bounds the text the parser reads. AWS messages are a few
-// hundred bytes; the bound keeps a pasted log from costing much.
+// hundred bytes, so the bound only stops a pasted log from costing much.
 const maxMessageBytes = 16 << 10
 
-// parsedMessage is what an access denied message states.
+// parsedMessage is the caller, action, resource and reason of an access
+// denied message.
 type parsedMessage struct {
 	// Caller is the principal token after "User:", usually an ARN but
 	// sometimes a service name ("CodeBuild") or "anonymous".
@@ -41,13 +42,13 @@ var (
 	implicitPattern = regexp.MustCompile(`(?i)because\s+no\s+([a-z][a-z -]*?)\s+allows?\b`)
 	explicitPattern = regexp.MustCompile(`(?i)with\s+an\s+explicit\s+deny(?:\s+in\s+(?:an?\s+|the\s+)?([a-z][a-z -]*?))?(?:\s*:\s*(arn:[^\s,;]+))?\s*(?:[.,;]|\bgo to\b|$|\s(?:note|for|and)\b)`)
 
-	// s3Bare matches the plain S3 answers that give no reason.
+	// s3BarePattern matches the plain S3 responses that give no reason.
 	s3BarePattern = regexp.MustCompile(`(?i)^\s*(access\s+denied|forbidden)\.?\s*$`)
 )
 
 // parseMessage extracts the caller, action, resource and deny reason from
-// an AWS access denied message. Missing parts stay empty; nothing panics on
-// odd input.
+// an AWS access denied message. Missing parts stay empty, and odd input
+// gives empty parts rather than a panic.
 func parseMessage(msg string) parsedMessage {
 	if len(msg) > maxMessageBytes {
 		msg = msg[:maxMessageBytes]

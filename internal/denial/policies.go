@@ -34,21 +34,21 @@ func (c *call) implicitDeny() Diagnosis {
 	case PolicyIdentity:
 		d.Side, d.Account = SideTools, c.tools
 		d.Summary = fmt.Sprintf("The tools account denied %s because no identity policy of %s allows it, so add the statement below to the role's policy.",
-			subject, c.who.Name)
+			subject, c.grantee.Name)
 		d.Fixes = []Fix{c.identityFix()}
 
 	case PolicyResource:
 		d.Side, d.Account = c.resourceSide()
 		d.Summary = fmt.Sprintf("The resource owner denied %s because its resource policy does not allow %s, so add the statement below to it.",
-			subject, c.who.ARN)
+			subject, c.grantee.ARN)
 		d.Fixes = []Fix{c.resourceFix()}
 
 	case PolicyPermissionsBoundary:
 		d.Side, d.Account = SideTools, c.tools
 		d.Summary = fmt.Sprintf("The permissions boundary of role %s does not allow %s, so the role cannot use it even where its identity policy does.",
-			c.who.Name, subject)
+			c.grantee.Name, subject)
 		d.Fixes = []Fix{{
-			Document:  fmt.Sprintf("permissions boundary of role %s (%s)", c.who.Name, accountLabel(c.tools)),
+			Document:  fmt.Sprintf("permissions boundary of role %s (%s)", c.grantee.Name, accountLabel(c.tools)),
 			Account:   c.tools,
 			Statement: identityStatement(c.grant()).render(),
 			Advice:    "A boundary is a managed policy that may be shared: add the statement to it, or attach a boundary that already allows the action.",
@@ -58,7 +58,7 @@ func (c *call) implicitDeny() Diagnosis {
 		d.Side, d.Account = SideTools, c.tools
 		d.Summary = fmt.Sprintf("The session policy passed when the session %s was created does not allow %s.", c.caller, subject)
 		d.Fixes = []Fix{{
-			Document:  fmt.Sprintf("session policy passed to sts:AssumeRole for role %s (%s)", c.who.Name, accountLabel(c.tools)),
+			Document:  fmt.Sprintf("session policy passed to sts:AssumeRole for role %s (%s)", c.grantee.Name, accountLabel(c.tools)),
 			Account:   c.tools,
 			Statement: identityStatement(c.grant()).render(),
 			Advice:    "CodeBuild passes no session policy, so a wrapper or a chained AssumeRole passed Policy or PolicyArns: add the statement there, or stop passing one.",
@@ -104,12 +104,12 @@ func (c *call) explicitDeny() Diagnosis {
 		named = " The denying policy is " + c.msg.PolicyARN + "."
 	}
 	narrow := fmt.Sprintf("Find the Deny statement that matches %s for %s and narrow it (add a condition or an exception for this role) or remove it. "+
-		"An Allow elsewhere cannot override it.%s", subject, c.who.ARN, named)
+		"An Allow elsewhere cannot override it.%s", subject, c.grantee.ARN, named)
 
 	switch c.msg.PolicyType {
 	case PolicyIdentity:
 		d.Side, d.Account = SideTools, c.tools
-		d.Summary = fmt.Sprintf("A Deny statement in a policy attached to role %s blocks %s.", c.who.Name, subject)
+		d.Summary = fmt.Sprintf("A Deny statement in a policy attached to role %s blocks %s.", c.grantee.Name, subject)
 		d.Fixes = []Fix{{Document: "identity policies attached to " + c.principalLabel(), Account: c.tools,
 			Advice: narrow + " " + identityDenyCulprits}}
 
@@ -124,13 +124,13 @@ func (c *call) explicitDeny() Diagnosis {
 
 	case PolicyPermissionsBoundary:
 		d.Side, d.Account = SideTools, c.tools
-		doc := fmt.Sprintf("permissions boundary of role %s (%s)", c.who.Name, accountLabel(c.tools))
+		doc := fmt.Sprintf("permissions boundary of role %s (%s)", c.grantee.Name, accountLabel(c.tools))
 		d.Summary = fmt.Sprintf("A Deny statement in the %s blocks %s.", doc, subject)
 		d.Fixes = []Fix{{Document: doc, Account: c.tools, Advice: narrow}}
 
 	case PolicySession:
 		d.Side, d.Account = SideTools, c.tools
-		doc := fmt.Sprintf("session policy passed to sts:AssumeRole for role %s (%s)", c.who.Name, accountLabel(c.tools))
+		doc := fmt.Sprintf("session policy passed to sts:AssumeRole for role %s (%s)", c.grantee.Name, accountLabel(c.tools))
 		d.Summary = fmt.Sprintf("A Deny statement in the %s blocks %s.", doc, subject)
 		d.Fixes = []Fix{{Document: doc, Account: c.tools,
 			Advice: narrow + " CodeBuild passes no session policy, so look at the wrapper or chained AssumeRole that passed Policy or PolicyArns."}}
@@ -156,7 +156,7 @@ func (c *call) explicitDeny() Diagnosis {
 		d.Summary = fmt.Sprintf("A Deny statement blocks %s, and the message does not say in which policy.", subject)
 		d.Causes = []string{
 			"a Deny in the bucket policy of " + firstNonEmpty(c.bucket, placeholderBucket),
-			"a Deny in a policy attached to role " + c.who.Name,
+			"a Deny in a policy attached to role " + c.grantee.Name,
 			"a Deny in a service control policy, resource control policy, permissions boundary, session policy or VPC endpoint policy",
 		}
 		d.Fixes = []Fix{
@@ -189,7 +189,7 @@ func (c *call) resourceFix() Fix {
 	return Fix{
 		Document:  fmt.Sprintf("resource-based policy of %s (%s)", c.resource, accountLabel(accountOf(c.resource))),
 		Account:   accountOf(c.resource),
-		Statement: resourceStatement(c.grant(), c.who.ARN).render(),
+		Statement: resourceStatement(c.grant(), c.grantee.ARN).render(),
 	}
 }
 
@@ -203,7 +203,7 @@ func (c *call) endpointFix() Fix {
 	return Fix{
 		Document:  c.endpointDoc(),
 		Account:   c.tools,
-		Statement: resourceStatement(c.grant(), c.who.ARN).render(),
+		Statement: resourceStatement(c.grant(), c.grantee.ARN).render(),
 		Advice:    "`aws ec2 describe-vpc-endpoints --filters Name=service-name,Values=com.amazonaws.REGION.s3` lists the endpoint and its policy.",
 	}
 }
@@ -236,6 +236,13 @@ func (c *call) kms() Diagnosis {
 	}
 	key, _ := parseARN(keyARN)
 
+	switch c.msg.PolicyType {
+	case PolicySCP, PolicyRCP, PolicyPermissionsBoundary, PolicySession, PolicyVPCEndpoint:
+		// These policies deny KMS calls like any other action, and the key
+		// policy is not at fault.
+		return c.reasoned()
+	}
+
 	op := c.op
 	if !c.opKnown {
 		op = operation{Write: true}
@@ -251,7 +258,7 @@ func (c *call) kms() Diagnosis {
 	keyFix := Fix{
 		Document:  keyDoc,
 		Account:   key.Account,
-		Statement: kmsKeyStatement(actions, c.who.ARN, key.Region).render(),
+		Statement: kmsKeyStatement(actions, c.grantee.ARN, key.Region).render(),
 	}
 	identityFix := Fix{
 		Document:  c.identityDoc(),
@@ -266,15 +273,19 @@ func (c *call) kms() Diagnosis {
 		PolicyARN: c.msg.PolicyARN,
 	}
 	switch {
+	case c.msg.HasReason && c.msg.Explicit && c.msg.PolicyType == PolicyIdentity:
+		d.PolicyType = PolicyIdentity
+		d.Side, d.Account = SideTools, c.tools
+		d.Summary = fmt.Sprintf("A Deny statement in a policy attached to role %s blocks %s on KMS key %s.", c.grantee.Name, action, keyName)
+		d.Fixes = []Fix{{Document: "identity policies attached to " + c.principalLabel(), Account: c.tools,
+			Advice: "Find the Deny statement that matches the key and narrow or remove it. An Allow in the key policy cannot override it."}}
+
 	case c.msg.HasReason && c.msg.Explicit:
-		d.PolicyType = c.msg.PolicyType
+		d.PolicyType = PolicyKMSKey
 		d.Side, d.Account = SideThirdParty, key.Account
-		if c.msg.PolicyType == PolicyIdentity {
-			d.Side, d.Account = SideTools, c.tools
-		}
-		d.Summary = fmt.Sprintf("A Deny statement in the %s blocks %s on KMS key %s.", c.msg.PolicyType, action, keyName)
+		d.Summary = fmt.Sprintf("A Deny statement in the key policy of KMS key %s blocks %s for the role.", keyName, action)
 		d.Fixes = []Fix{{Document: keyDoc, Account: key.Account,
-			Advice: "Find the Deny statement that matches the role and narrow or remove it. Check the role's identity policies too when the message names an identity-based policy."}}
+			Advice: "Find the Deny statement that matches the role and narrow or remove it. An Allow in the role's identity policy cannot override it."}}
 
 	case c.msg.PolicyType == PolicyIdentity:
 		d.PolicyType = PolicyIdentity
@@ -285,7 +296,7 @@ func (c *call) kms() Diagnosis {
 	default:
 		d.PolicyType = PolicyKMSKey
 		d.Side, d.Account = SideThirdParty, key.Account
-		d.Summary = fmt.Sprintf("The key policy of KMS key %s does not let %s use it, so S3 cannot encrypt or decrypt the object for the role.", keyName, c.who.ARN)
+		d.Summary = fmt.Sprintf("The key policy of KMS key %s does not let %s use it, so S3 cannot encrypt or decrypt the object for the role.", keyName, c.grantee.ARN)
 		d.Fixes = []Fix{keyFix, identityFix}
 	}
 
@@ -315,12 +326,12 @@ func (c *call) assumeRole() Diagnosis {
 		projectARN, _ = projectFromBuildARN(c.req.BuildARN)
 	}
 
-	// A caller ARN means a role or user assumed the role; no caller ARN
+	// A caller ARN means a role or user assumed the role. No caller ARN
 	// means a service did, which for this tool is CodeBuild.
 	callerIsService := c.caller == "" || strings.EqualFold(c.msg.Caller, "CodeBuild")
 	trust := trustStatement(account, projectARN)
 	if !callerIsService {
-		trust = trustStatementForPrincipal(c.who.ARN)
+		trust = trustStatementForPrincipal(c.grantee.ARN)
 	}
 	trustFix := Fix{
 		Document:  fmt.Sprintf("trust policy of role %s (%s)", name, accountLabel(account)),
@@ -334,8 +345,8 @@ func (c *call) assumeRole() Diagnosis {
 	}
 	switch {
 	case c.msg.HasReason && c.msg.PolicyType != PolicyResource && c.msg.PolicyType != PolicyTrust:
-		// The caller's own policies, an SCP or a boundary denied: the same
-		// mapping as any other action.
+		// The caller's own policies, an SCP or a boundary denied, so the
+		// mapping is the same as for any other action.
 		return c.reasoned()
 
 	case c.msg.Explicit:
@@ -353,19 +364,19 @@ func (c *call) assumeRole() Diagnosis {
 			// caller ARN was not given.
 			d.Side = SideTools
 		}
-		who := "CodeBuild (codebuild.amazonaws.com)"
+		trusted := "CodeBuild (codebuild.amazonaws.com)"
 		if !callerIsService {
-			who = c.who.ARN
+			trusted = c.grantee.ARN
 		}
-		d.Summary = fmt.Sprintf("The trust policy of role %s does not let %s assume it, so add the statement below to the role's trust policy.", name, who)
+		d.Summary = fmt.Sprintf("The trust policy of role %s does not let %s assume it, so add the statement below to the role's trust policy.", name, trusted)
 		d.Fixes = []Fix{trustFix}
 		if !c.msg.HasReason {
 			d.Causes = []string{
-				fmt.Sprintf("the trust policy of role %s does not trust %s", name, who),
+				fmt.Sprintf("the trust policy of role %s does not trust %s", name, trusted),
 				"the trust policy's aws:SourceAccount or aws:SourceArn condition names another account or project",
 			}
 			if !callerIsService {
-				d.Causes = append(d.Causes, fmt.Sprintf("the identity policy of %s does not allow sts:AssumeRole on %s", c.who.ARN, target))
+				d.Causes = append(d.Causes, fmt.Sprintf("the identity policy of %s does not allow sts:AssumeRole on %s", c.grantee.ARN, target))
 				d.Fixes = append(d.Fixes, Fix{
 					Document:  c.identityDoc(),
 					Account:   c.tools,
@@ -382,8 +393,8 @@ func (c *call) assumeRole() Diagnosis {
 	return d
 }
 
-// bare diagnoses an answer that gives no reason: S3's cross-account
-// "Access Denied" or a HEAD request's bodiless 403.
+// bare diagnoses a response that gives no reason, such as S3's
+// cross-account "Access Denied" or a HEAD request's bodiless 403.
 func (c *call) bare() Diagnosis {
 	d := Diagnosis{Kind: KindBare, PolicyType: PolicyUnknown, Side: SideUnknown}
 	subject := fmt.Sprintf("%s on %s", firstNonEmpty(c.action, "the action"), firstNonEmpty(c.resource, "the resource"))
@@ -402,7 +413,7 @@ func (c *call) bare() Diagnosis {
 	}
 
 	sameAccount := c.owner != "" && c.owner == c.tools
-	bucketCause := fmt.Sprintf("the %s does not allow %s to %s", c.bucketDoc(), c.who.ARN, firstNonEmpty(c.action, "make this call"))
+	bucketCause := fmt.Sprintf("the %s does not allow %s to %s", c.bucketDoc(), c.grantee.ARN, firstNonEmpty(c.action, "make this call"))
 	identityCause := fmt.Sprintf("the %s does not allow %s", c.identityDoc(), subject)
 	if sameAccount {
 		// Within one account either document alone grants access, so the
@@ -420,7 +431,11 @@ func (c *call) bare() Diagnosis {
 
 	if c.op.Read && !isBucketLevelAction(c.action) {
 		d.Causes = append(d.Causes, fmt.Sprintf("the object %s does not exist and the role lacks s3:ListBucket on %s: "+
-			"S3 then answers 403 instead of 404", firstNonEmpty(c.key, "requested"), c.bucketARN()))
+			"S3 then returns 403 instead of 404", firstNonEmpty(c.key, "requested"), c.bucketARN()))
+		// A GET sends no encryption headers, so the request cannot show
+		// whether the object is encrypted with SSE-KMS.
+		d.Causes = append(d.Causes, "the object is encrypted with a customer managed KMS key whose key policy "+
+			"or the role's identity policy does not allow kms:Decrypt")
 	}
 	d.Causes = append(d.Causes, c.writeCauses()...)
 

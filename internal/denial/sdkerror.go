@@ -22,7 +22,7 @@ func FromError(err error) (code, message string, status int, ok bool) {
 	}
 
 	// The SDK wraps every service error in an *awshttp.ResponseError, which
-	// embeds the smithy one; errors built by hand may carry only the latter.
+	// embeds the smithy one. Errors built by hand may carry only the latter.
 	var awsResp *awshttp.ResponseError
 	var smithyResp *smithyhttp.ResponseError
 	switch {
@@ -58,8 +58,7 @@ func (r Request) WithError(err error) Request {
 	return r
 }
 
-// IsAccessDenied reports whether err is AWS refusing an authorized-looking
-// request: AccessDenied, AllAccessDisabled, KMS's AccessDeniedException, or
+// IsAccessDenied reports whether err is an access denial: AccessDenied, AllAccessDisabled, KMS's AccessDeniedException, or
 // the SDK's "Forbidden" code for a HEAD request's bodiless 403. Credential
 // errors (InvalidAccessKeyId, SignatureDoesNotMatch, ExpiredToken, ...) are
 // not denials: IsCredentialError reports those.

@@ -6,9 +6,8 @@ import (
 	"unicode"
 )
 
-// Placeholders mark values the request did not carry. They are not valid
-// ARNs, so a policy with one left in fails to save instead of granting the
-// wrong thing.
+// Placeholders mark values the request did not carry. The angle brackets
+// keep a reader from taking them for real values.
 const (
 	placeholderProjectARN = "<CODEBUILD_PROJECT_ARN>"
 	placeholderKeyARN     = "<KMS_KEY_ARN>"

@@ -1,10 +1,11 @@
 // Package denial explains why AWS denied an S3 or STS request.
 //
 // Diagnose reads the failed call (operation, bucket, key, caller, error code
-// and message) and returns which side said no (the tools account that runs
-// the build, the dev account that owns the bucket, the organization, or a
-// third party such as a KMS key or a VPC endpoint), whether the deny was
-// explicit or a missing allow, and the fix with the real ARNs. The package
+// and message) and returns the side that denied. That is the tools account
+// that runs the build, the dev account that owns the bucket, the
+// organization, or a third party such as a KMS key or a VPC endpoint. The
+// diagnosis also says whether the deny was explicit or a missing allow, and
+// gives the fix with the real ARNs. The package
 // is pure logic: it makes no AWS calls and reads no files.
 package denial
 
@@ -77,7 +78,7 @@ const (
 	SideOrganization Side = "organization"
 	// SideThirdParty is the owner of a KMS key or a VPC endpoint.
 	SideThirdParty Side = "third-party"
-	// SideUnknown means the answer did not say which side denied.
+	// SideUnknown means the response did not name the side that denied.
 	SideUnknown Side = "unknown"
 )
 
@@ -151,7 +152,7 @@ type Diagnosis struct {
 	PolicyARN string `json:"policy_arn,omitempty"`
 	// Summary is one sentence a person can act on.
 	Summary string `json:"summary"`
-	// Causes lists the likely causes, most likely first, when the answer
+	// Causes lists the likely causes, most likely first, when the response
 	// does not name one.
 	Causes []string `json:"causes,omitempty"`
 	Fixes  []Fix    `json:"fixes,omitempty"`
