@@ -58,10 +58,11 @@ func (r Request) WithError(err error) Request {
 	return r
 }
 
-// IsAccessDenied reports whether err is an access denial: AccessDenied, AllAccessDisabled, KMS's AccessDeniedException, or
-// the SDK's "Forbidden" code for a HEAD request's bodiless 403. Credential
-// errors (InvalidAccessKeyId, SignatureDoesNotMatch, ExpiredToken, ...) are
-// not denials: IsCredentialError reports those.
+// IsAccessDenied reports whether err is an access denial: AccessDenied,
+// AllAccessDisabled, KMS's AccessDeniedException, or the SDK's "Forbidden"
+// code for a HEAD request's bodiless 403. Credential errors such as
+// InvalidAccessKeyId, SignatureDoesNotMatch and ExpiredToken are not
+// denials, and IsCredentialError reports those.
 func IsAccessDenied(err error) bool {
 	code, _, status, ok := FromError(err)
 	if !ok {
