@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -28,14 +27,11 @@ func main() {
 	stop()
 
 	code := exitcode.For(err)
-	if err != nil && !errors.Is(err, errReported) {
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "countersign: %v\n", err)
 	}
 	os.Exit(code)
 }
-
-// errReported marks an error whose details the command already printed.
-var errReported = errors.New("reported")
 
 // globals are the flags every command takes.
 type globals struct {
