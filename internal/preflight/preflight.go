@@ -211,7 +211,10 @@ func (r *runner) headBucket(ctx context.Context) bool {
 		req.OwnerProbe = r.probeOwner(ctx)
 	}
 	r.fail(&step, req, err)
-	return true
+
+	// Every later request carries the same wrong owner and would be denied
+	// for the same reason, so they would only repeat this diagnosis.
+	return req.OwnerProbe != denial.ProbeSucceeded
 }
 
 // probeOwner repeats HeadBucket without ExpectedBucketOwner. If that
@@ -398,9 +401,19 @@ func (r *runner) fail(step *Step, req denial.Request, err error) {
 		step.Status = StatusDenied
 		d := denial.Diagnose(req)
 		step.Diagnosis = &d
-		step.Error = d.Summary
+		step.Error = deniedLabel(req)
 	}
 	r.add(*step, err)
+}
+
+// deniedLabel is the short text of a DENIED row; the diagnosis under the
+// row gives the details.
+func deniedLabel(req denial.Request) string {
+	code := req.ErrorCode
+	if code == "" || code == "Forbidden" {
+		code = fmt.Sprintf("bodiless %d", req.StatusCode)
+	}
+	return fmt.Sprintf("%s (%s): diagnosis below", req.Operation, code)
 }
 
 func (r *runner) add(step Step, err error) {

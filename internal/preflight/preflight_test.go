@@ -142,7 +142,7 @@ func TestRun(t *testing.T) {
 			name:       "ownerMismatch",
 			errs:       map[string]error{"HeadBucket": headDenied, "ListObjectsV2": denied, "PutObject": denied},
 			wantCode:   exitcode.AccessDenied,
-			wantStatus: []Status{StatusOK, StatusDenied, StatusDenied, StatusDenied, StatusSkipped, StatusSkipped},
+			wantStatus: []Status{StatusOK, StatusDenied, StatusSkipped, StatusSkipped, StatusSkipped, StatusSkipped},
 			wantKind:   denial.KindOwnerMismatch,
 			kindStep:   1,
 		},
