@@ -1,0 +1,61 @@
+package sandbox
+
+import (
+	"context"
+	"net/http"
+)
+
+// AuthzRequest describes an authenticated S3 request for an Authorizer.
+type AuthzRequest struct {
+	PrincipalName string // the world's name for the principal, such as "build"
+	PrincipalARN  string // as GetCallerIdentity returns it
+	Account       string // the principal's account
+	RoleARN       string // for role sessions, the role's ARN with its path
+
+	Operation string // S3 API operation, such as PutObject
+	Action    string // IAM action, such as s3:PutObject
+	Bucket    string
+	Key       string
+
+	// BucketOwner is the account that owns Bucket in the world; empty for
+	// requests that name no bucket.
+	BucketOwner string
+
+	// CopySourceBucket and CopySourceKey are set for CopyObject and
+	// UploadPartCopy, which also read the source object.
+	CopySourceBucket string
+	CopySourceKey    string
+
+	Header   http.Header // the client's headers, authentication removed
+	TLS      bool
+	SourceIP string
+}
+
+// Authorizer decides whether an authenticated request may proceed. It
+// returns nil to allow, an *AccessDeniedError to deny, and any other error
+// when it could not decide, which the client sees as a 500.
+type Authorizer interface {
+	Authorize(ctx context.Context, req AuthzRequest) error
+}
+
+// AccessDeniedError denies a request. Message is what S3 puts in the error
+// response; empty means the bare "Access Denied".
+type AccessDeniedError struct {
+	Message string
+}
+
+func (e *AccessDeniedError) Error() string {
+	if e.Message == "" {
+		return "access denied"
+	}
+	return "access denied: " + e.Message
+}
+
+// AllowAll is the Authorizer used until policies are evaluated: every
+// authenticated request is allowed.
+//
+// TODO: plug the policy evaluator in here, so that identity policies, bucket
+// policies and explicit denies decide each request as AWS does.
+type AllowAll struct{}
+
+func (AllowAll) Authorize(context.Context, AuthzRequest) error { return nil }

@@ -1,0 +1,137 @@
+// Command countersign-sandbox serves S3 and STS on loopback for the
+// simulated accounts of a world file, so that tests and the demo can run
+// countersign without AWS.
+//
+//	countersign-sandbox --listen 127.0.0.1:0 --data DIR --env-file FILE [--world FILE]
+//	countersign-sandbox env --data DIR --as NAME
+//	countersign-sandbox world
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+	"github.com/rs/zerolog"
+
+	"github.com/countersign/countersign/internal/exitcode"
+	"github.com/countersign/countersign/internal/logging"
+	"github.com/countersign/countersign/internal/sandbox"
+)
+
+type cli struct {
+	Serve serveCmd `cmd:"" default:"withargs" help:"Run the sandbox in the foreground until SIGTERM or SIGINT (the default command)."`
+	Env   envCmd   `cmd:"" help:"Print shell lines that point AWS tools at a running sandbox as one of its principals."`
+	World worldCmd `cmd:"" help:"Print the built-in world file, a starting point for --world."`
+}
+
+type serveCmd struct {
+	Listen    string `default:"127.0.0.1:0" help:"Loopback address for the S3 and STS endpoint; port 0 picks a free port."`
+	Data      string `required:"" type:"path" placeholder:"DIR" help:"Directory for objects, bucket policies and state; a restart on the same directory keeps them."`
+	EnvFile   string `required:"" type:"path" placeholder:"FILE" help:"File to write the default principal's environment to (shell export lines) once the sandbox is ready."`
+	World     string `type:"existingfile" placeholder:"FILE" help:"World file (JSON) with accounts, roles, buckets and principals; the built-in world when omitted."`
+	Versitygw string `type:"path" placeholder:"PATH" help:"versitygw binary; by default the one next to this binary, then the one on PATH."`
+	LogLevel  string `default:"info" enum:"trace,debug,info,warn,error" help:"Log level: debug logs one line per request (${enum})."`
+}
+
+type envCmd struct {
+	Data string `required:"" type:"path" placeholder:"DIR" help:"Data directory of the running sandbox."`
+	As   string `required:"" placeholder:"NAME" help:"Principal name from the world, such as build or dev-admin."`
+}
+
+type worldCmd struct{}
+
+// loggedError is an error that the serve command has already logged.
+type loggedError struct{ error }
+
+func (e loggedError) Unwrap() error { return e.error }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	stop()
+
+	var logged loggedError
+	if err != nil && !errors.As(err, &logged) {
+		fmt.Fprintf(os.Stderr, "countersign-sandbox: %v\n", err)
+	}
+	os.Exit(exitcode.For(err))
+}
+
+func run(ctx context.Context, args []string) error {
+	var c cli
+	parser, err := kong.New(&c,
+		kong.Name("countersign-sandbox"),
+		kong.Description("Local S3 and STS for two simulated AWS accounts, on loopback only."),
+		kong.UsageOnError(),
+	)
+	if err != nil {
+		return err
+	}
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		return fmt.Errorf("%w: %v", exitcode.ErrUsage, err)
+	}
+
+	switch kctx.Command() {
+	case "env":
+		return c.Env.run(os.Stdout)
+	case "world":
+		_, err := os.Stdout.Write(sandbox.DefaultWorldJSON())
+		return err
+	default:
+		return c.Serve.run(ctx)
+	}
+}
+
+func (s *serveCmd) run(ctx context.Context) error {
+	if err := sandbox.CheckListen(s.Listen); err != nil {
+		return err
+	}
+
+	logger, err := logging.New(os.Stderr, logging.FormatJSON, s.LogLevel)
+	if err != nil {
+		return fmt.Errorf("%w: %v", exitcode.ErrUsage, err)
+	}
+	logger = logger.With().Str("component", "sandbox").Logger()
+	ctx = logger.WithContext(ctx)
+
+	cfg := sandbox.Config{
+		Listen:    s.Listen,
+		DataDir:   s.Data,
+		EnvFile:   s.EnvFile,
+		Versitygw: s.Versitygw,
+	}
+	if s.World != "" {
+		world, err := sandbox.LoadWorld(s.World)
+		if err != nil {
+			return fmt.Errorf("%w: %v", exitcode.ErrUsage, err)
+		}
+		cfg.World = world
+	}
+
+	if err := sandbox.Run(ctx, cfg); err != nil {
+		zerolog.Ctx(ctx).Error().Err(err).Msg("sandbox failed")
+		return loggedError{err}
+	}
+	zerolog.Ctx(ctx).Info().Msg("sandbox stopped")
+	return nil
+}
+
+func (e *envCmd) run(stdout io.Writer) error {
+	st, err := sandbox.ReadState(e.Data)
+	if err != nil {
+		return err
+	}
+	lines, err := st.EnvLines(e.As)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(stdout, lines)
+	return err
+}
