@@ -47,7 +47,7 @@ largest=$(find -L "$tree" -type f -printf '%s %P\n' | sort -n | tail -1)
 echo "$files files, $size; largest: ${largest#* } ($(( ${largest%% *} / 1048576 )) MiB)"
 
 step "4. sync: the first run uploads everything (large files in parallel parts)"
-run ./bin/countersign sync "$tree" "s3://$COUNTERSIGN_BUCKET/$COUNTERSIGN_PREFIX" --report "$work/report-1.json" --progress lines --progress-interval 2s
+run ./bin/countersign sync "$tree" "s3://$COUNTERSIGN_BUCKET/$COUNTERSIGN_PREFIX" --report "$work/report-1.json" --progress lines --progress-interval 1s --log-level info --log-format console
 
 step "5. sync again: content is unchanged, so nothing is re-sent"
 run ./bin/countersign sync "$tree" "s3://$COUNTERSIGN_BUCKET/$COUNTERSIGN_PREFIX" --report "$work/report-2.json"
