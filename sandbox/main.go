@@ -98,7 +98,6 @@ func (s *serveCmd) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", exitcode.ErrUsage, err)
 	}
-	logger = logger.With().Str("component", "sandbox").Logger()
 	ctx = logger.WithContext(ctx)
 
 	cfg := sandbox.Config{

@@ -113,6 +113,7 @@ func rootCredentials(access, secret string) aws.Credentials {
 
 // requestLog collects the fields of the one debug line logged per request.
 type requestLog struct {
+	payload   string // how the body was signed, never a signature
 	service   string
 	operation string
 	bucket    string
@@ -160,9 +161,10 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Str("bucket", info.bucket).
 		Str("key", info.key).
 		Str("principal", info.principal).
+		Str("payload", info.payload).
 		Int("status", rec.status).
 		Int64("bytes_out", rec.bytes).
-		Dur("duration", time.Since(start)).
+		Float64("duration_ms", float64(time.Since(start).Microseconds())/1000).
 		Msg("request")
 }
 

@@ -45,6 +45,10 @@ func (f *Front) serveS3(w http.ResponseWriter, r *http.Request, requestID string
 		return
 	}
 	info.principal = id.Name
+	info.payload = payloadHash
+	if isHexSHA256(payloadHash) {
+		info.payload = "sha256"
+	}
 
 	req := &s3Request{
 		front:       f,

@@ -1,0 +1,496 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/countersign/countersign/internal/sandbox"
+	"github.com/countersign/countersign/internal/sandboxtest"
+)
+
+// These tests run bin/countersign-sandbox and bin/versitygw (make build).
+
+const bucket = "dev-artifacts"
+
+// s3Client builds an S3 client from the sandbox's variables for a principal:
+// static keys, an explicit loopback endpoint and path-style addressing.
+func s3Client(t *testing.T, vars map[string]string) *s3.Client {
+	t.Helper()
+	endpoint := vars["AWS_ENDPOINT_URL_S3"]
+	if !strings.HasPrefix(endpoint, "http://127.0.0.1:") {
+		t.Fatalf("endpoint %q is not on 127.0.0.1", endpoint)
+	}
+	return s3.New(s3.Options{
+		Region:       vars["AWS_REGION"],
+		BaseEndpoint: aws.String(endpoint),
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(vars["AWS_ACCESS_KEY_ID"], vars["AWS_SECRET_ACCESS_KEY"], vars["AWS_SESSION_TOKEN"]),
+	})
+}
+
+func stsClient(t *testing.T, vars map[string]string) *sts.Client {
+	t.Helper()
+	return sts.New(sts.Options{
+		Region:       vars["AWS_REGION"],
+		BaseEndpoint: aws.String(vars["AWS_ENDPOINT_URL_STS"]),
+		Credentials:  credentials.NewStaticCredentialsProvider(vars["AWS_ACCESS_KEY_ID"], vars["AWS_SECRET_ACCESS_KEY"], vars["AWS_SESSION_TOKEN"]),
+	})
+}
+
+func errorCode(err error) string {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode()
+	}
+	return ""
+}
+
+func httpStatus(err error) int {
+	var respErr *smithyhttp.ResponseError
+	if errors.As(err, &respErr) {
+		return respErr.HTTPStatusCode()
+	}
+	return 0
+}
+
+func TestSandboxEndToEnd(t *testing.T) {
+	sb := sandboxtest.Start(t, sandboxtest.Options{})
+	build := s3Client(t, sb.Vars(t, "build"))
+	admin := s3Client(t, sb.Vars(t, "dev-admin"))
+
+	t.Run("EnvFile", func(t *testing.T) {
+		vars := sb.EnvFile()
+		for name, want := range map[string]string{
+			"AWS_ENDPOINT_URL_STS":        sb.Endpoint(),
+			"AWS_REGION":                  "us-east-1",
+			"AWS_DEFAULT_REGION":          "us-east-1",
+			"AWS_EC2_METADATA_DISABLED":   "true",
+			"AWS_CONFIG_FILE":             "/dev/null",
+			"AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+			"COUNTERSIGN_BUCKET":          bucket,
+			"COUNTERSIGN_BUCKET_OWNER":    "222222222222",
+			"COUNTERSIGN_ROLE_ARN":        "arn:aws:iam::111111111111:role/CodeBuildRole",
+		} {
+			if vars[name] != want {
+				t.Errorf("%s = %q, want %q", name, vars[name], want)
+			}
+		}
+		if !strings.HasPrefix(vars["AWS_ACCESS_KEY_ID"], "ASIA") || vars["AWS_SESSION_TOKEN"] == "" {
+			t.Errorf("env file keys %q, want the build session's ASIA keys with a token", vars["AWS_ACCESS_KEY_ID"])
+		}
+	})
+
+	t.Run("CallerIdentity", func(t *testing.T) {
+		out, err := stsClient(t, sb.Vars(t, "build")).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+		if err != nil {
+			t.Fatalf("GetCallerIdentity: %v", err)
+		}
+		session := regexp.MustCompile(`^arn:aws:sts::111111111111:assumed-role/CodeBuildRole/AWSCodeBuild-[0-9a-f-]{36}$`)
+		if !session.MatchString(aws.ToString(out.Arn)) {
+			t.Errorf("Arn = %q, want a CodeBuild session of CodeBuildRole", aws.ToString(out.Arn))
+		}
+		if aws.ToString(out.Account) != "111111111111" {
+			t.Errorf("Account = %q", aws.ToString(out.Account))
+		}
+
+		out, err = stsClient(t, sb.Vars(t, "dev-admin")).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+		if err != nil {
+			t.Fatalf("GetCallerIdentity as dev-admin: %v", err)
+		}
+		if aws.ToString(out.Arn) != "arn:aws:iam::222222222222:root" {
+			t.Errorf("dev-admin Arn = %q", aws.ToString(out.Arn))
+		}
+	})
+
+	t.Run("ObjectRoundTrip", func(t *testing.T) {
+		ctx := context.Background()
+		keys := []string{"plain.txt", "dir/with space.txt", "dir/plus+and%percent", "ünïcode/日本.txt", "a=b&c;d,e"}
+		for i, key := range keys {
+			body := []byte(strings.Repeat(key, i+1))
+			_, err := build.PutObject(ctx, &s3.PutObjectInput{
+				Bucket:              aws.String(bucket),
+				Key:                 aws.String(key),
+				Body:                bytes.NewReader(body),
+				ExpectedBucketOwner: aws.String("222222222222"),
+			})
+			if err != nil {
+				t.Fatalf("PutObject %q: %v", key, err)
+			}
+
+			got, err := build.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), ExpectedBucketOwner: aws.String("222222222222")})
+			if err != nil {
+				t.Fatalf("GetObject %q: %v", key, err)
+			}
+			data, err := io.ReadAll(got.Body)
+			got.Body.Close()
+			if err != nil || !bytes.Equal(data, body) {
+				t.Errorf("GetObject %q returned %q (%v), want %q", key, data, err, body)
+			}
+		}
+
+		list, err := build.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+		if err != nil {
+			t.Fatalf("ListObjectsV2: %v", err)
+		}
+		listed := map[string]bool{}
+		for _, o := range list.Contents {
+			listed[aws.ToString(o.Key)] = true
+		}
+		for _, key := range keys {
+			if !listed[key] {
+				t.Errorf("ListObjectsV2 lacks %q; listed %v", key, listed)
+			}
+		}
+
+		for _, key := range keys {
+			if _, err := build.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err != nil {
+				t.Errorf("DeleteObject %q: %v", key, err)
+			}
+		}
+		_, err = build.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(keys[0])})
+		if httpStatus(err) != 404 {
+			t.Errorf("HeadObject after delete: %v, want 404", err)
+		}
+	})
+
+	t.Run("Multipart", func(t *testing.T) {
+		ctx := context.Background()
+		const partSize = 5 << 20
+		const parts = 4
+		key := "multipart/twenty-mib.bin"
+		whole := sha256.New()
+
+		created, err := build.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key), ExpectedBucketOwner: aws.String("222222222222")})
+		if err != nil {
+			t.Fatalf("CreateMultipartUpload: %v", err)
+		}
+		var completed []s3types.CompletedPart
+		rng := rand.New(rand.NewPCG(1, 2))
+		for n := int32(1); n <= parts; n++ {
+			part := make([]byte, partSize)
+			for i := range part {
+				part[i] = byte(rng.Uint32())
+			}
+			whole.Write(part)
+			out, err := build.UploadPart(ctx, &s3.UploadPartInput{
+				Bucket: aws.String(bucket), Key: aws.String(key), UploadId: created.UploadId,
+				PartNumber: aws.Int32(n), Body: bytes.NewReader(part),
+			})
+			if err != nil {
+				t.Fatalf("UploadPart %d: %v", n, err)
+			}
+			completed = append(completed, s3types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(n)})
+		}
+		done, err := build.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+			Bucket: aws.String(bucket), Key: aws.String(key), UploadId: created.UploadId,
+			MultipartUpload: &s3types.CompletedMultipartUpload{Parts: completed},
+		})
+		if err != nil {
+			t.Fatalf("CompleteMultipartUpload: %v", err)
+		}
+
+		if etag := aws.ToString(done.ETag); !regexp.MustCompile(`^"[0-9a-f]{32}-4"$`).MatchString(etag) {
+			t.Errorf("ETag = %s, want an MD5 of MD5s with -4", etag)
+		}
+		got, err := build.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		if err != nil {
+			t.Fatalf("GetObject: %v", err)
+		}
+		readBack := sha256.New()
+		n, err := io.Copy(readBack, got.Body)
+		got.Body.Close()
+		if err != nil || n != parts*partSize || !bytes.Equal(readBack.Sum(nil), whole.Sum(nil)) {
+			t.Errorf("read back %d bytes (%v), want the %d bytes uploaded", n, err, parts*partSize)
+		}
+	})
+
+	t.Run("ExpectedBucketOwner", func(t *testing.T) {
+		ctx := context.Background()
+		_, err := build.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), ExpectedBucketOwner: aws.String("222222222222")})
+		if err != nil {
+			t.Errorf("right owner: %v", err)
+		}
+
+		_, err = build.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), ExpectedBucketOwner: aws.String("111111111111")})
+		if errorCode(err) != "AccessDenied" || httpStatus(err) != 403 {
+			t.Errorf("wrong owner: %v, want AccessDenied 403", err)
+		}
+
+		_, err = build.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket), ExpectedBucketOwner: aws.String("111111111111")})
+		if httpStatus(err) != 403 {
+			t.Errorf("HeadBucket with the wrong owner: %v, want 403", err)
+		}
+	})
+
+	t.Run("AclAndEncryption", func(t *testing.T) {
+		ctx := context.Background()
+		_, err := build.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: aws.String(bucket), Key: aws.String("encrypted"), Body: strings.NewReader("secret"),
+			ACL: s3types.ObjectCannedACLBucketOwnerFullControl, ServerSideEncryption: s3types.ServerSideEncryptionAwsKms,
+		})
+		if err != nil {
+			t.Fatalf("PutObject with bucket-owner-full-control and aws:kms: %v", err)
+		}
+		head, err := build.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("encrypted")})
+		if err != nil {
+			t.Fatalf("HeadObject: %v", err)
+		}
+		if head.ServerSideEncryption != s3types.ServerSideEncryptionAwsKms || aws.ToString(head.SSEKMSKeyId) == "" {
+			t.Errorf("HeadObject SSE %q key %q, want aws:kms with a key", head.ServerSideEncryption, aws.ToString(head.SSEKMSKeyId))
+		}
+		if len(head.Metadata) != 0 {
+			t.Errorf("metadata %v, want none", head.Metadata)
+		}
+
+		_, err = build.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: aws.String(bucket), Key: aws.String("public"), Body: strings.NewReader("x"), ACL: s3types.ObjectCannedACLPublicRead,
+		})
+		if errorCode(err) != "AccessControlListNotSupported" {
+			t.Errorf("public-read: %v, want AccessControlListNotSupported", err)
+		}
+	})
+
+	t.Run("ListBuckets", func(t *testing.T) {
+		out, err := admin.ListBuckets(context.Background(), &s3.ListBucketsInput{})
+		if err != nil {
+			t.Fatalf("ListBuckets as dev-admin: %v", err)
+		}
+		if len(out.Buckets) != 1 || aws.ToString(out.Buckets[0].Name) != bucket {
+			t.Errorf("dev-admin lists %d buckets, want %s", len(out.Buckets), bucket)
+		}
+
+		out, err = build.ListBuckets(context.Background(), &s3.ListBucketsInput{})
+		if err != nil {
+			t.Fatalf("ListBuckets as build: %v", err)
+		}
+		if len(out.Buckets) != 0 {
+			t.Errorf("build lists %d buckets, but the tools account owns none", len(out.Buckets))
+		}
+
+		_, err = admin.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("made-by-client")})
+		if errorCode(err) != "AccessDenied" {
+			t.Errorf("CreateBucket: %v, want AccessDenied", err)
+		}
+	})
+
+	t.Run("BucketPolicy", func(t *testing.T) {
+		ctx := context.Background()
+		doc := "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [{\"Sid\": \"Only\", \"Effect\": \"Deny\", \"Principal\": \"*\", \"Action\": \"s3:*\",\n    \"Resource\": \"arn:aws:s3:::dev-artifacts/*\", \"Condition\": {\"Bool\": {\"aws:SecureTransport\": \"false\"}}}]\n}"
+
+		if _, err := admin.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(doc), ExpectedBucketOwner: aws.String("222222222222")}); err != nil {
+			t.Fatalf("PutBucketPolicy: %v", err)
+		}
+		got, err := admin.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
+		if err != nil {
+			t.Fatalf("GetBucketPolicy: %v", err)
+		}
+		if aws.ToString(got.Policy) != doc {
+			t.Errorf("policy read back %q, want %q", aws.ToString(got.Policy), doc)
+		}
+
+		_, err = admin.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(`{"Statement": "nope"}`)})
+		if errorCode(err) != "MalformedPolicy" || httpStatus(err) != 400 {
+			t.Errorf("malformed policy: %v, want MalformedPolicy 400", err)
+		}
+
+		if _, err := admin.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String(bucket)}); err != nil {
+			t.Fatalf("DeleteBucketPolicy: %v", err)
+		}
+		_, err = admin.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
+		if errorCode(err) != "NoSuchBucketPolicy" || httpStatus(err) != 404 {
+			t.Errorf("after delete: %v, want NoSuchBucketPolicy 404", err)
+		}
+	})
+
+	t.Run("UnknownPrincipal", func(t *testing.T) {
+		root := sandboxtest.ModuleRoot(t)
+		cmd := exec.Command(filepath.Join(root, "bin", "countersign-sandbox"), "env", "--data", sb.DataDir(), "--as", "nobody")
+		out, err := cmd.CombinedOutput()
+
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) || exitErr.ExitCode() != 2 {
+			t.Errorf("env --as nobody: %v, want exit code 2", err)
+		}
+		if !strings.Contains(string(out), "build, dev-admin") {
+			t.Errorf("output %q does not list the principals", out)
+		}
+	})
+}
+
+// TestSandboxAWSCLI uses Debian's AWS CLI v2 at /usr/bin/aws. A Python AWS
+// CLI v1 found earlier on PATH would not be the client under test.
+func TestSandboxAWSCLI(t *testing.T) {
+	const cli = "/usr/bin/aws"
+	if _, err := os.Stat(cli); err != nil {
+		t.Fatalf("%s is missing (%v): install Debian's AWS CLI with apt-get install awscli", cli, err)
+	}
+	sb := sandboxtest.Start(t, sandboxtest.Options{})
+	env := append(sb.Env(t, "build"), "AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=")
+	work := t.TempDir()
+
+	awsCLI := func(args ...string) string {
+		t.Helper()
+		// Older CLIs (Debian 12 ships 2.9) ignore AWS_ENDPOINT_URL_S3, so
+		// the endpoint is also passed as a flag.
+		full := append([]string{"--endpoint-url", sb.Endpoint(), "--no-cli-pager"}, args...)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, cli, full...)
+		cmd.Env = env
+		cmd.Dir = work
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+
+	small := filepath.Join(work, "small.txt")
+	large := filepath.Join(work, "large.bin")
+	if err := os.WriteFile(small, []byte("small file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 9<<20+12345) // over the CLI's 8 MiB multipart threshold
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	if err := os.WriteFile(large, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	identity := awsCLI("sts", "get-caller-identity", "--output", "text", "--query", "Arn")
+	if !strings.Contains(identity, ":assumed-role/CodeBuildRole/AWSCodeBuild-") {
+		t.Errorf("get-caller-identity: %q", identity)
+	}
+
+	awsCLI("s3", "cp", "--only-show-errors", small, "s3://dev-artifacts/cli/small file.txt")
+	awsCLI("s3", "cp", "--only-show-errors", large, "s3://dev-artifacts/cli/large.bin")
+
+	listing := awsCLI("s3", "ls", "s3://dev-artifacts/cli/")
+	for _, want := range []string{"small file.txt", "large.bin"} {
+		if !strings.Contains(listing, want) {
+			t.Errorf("aws s3 ls lacks %q:\n%s", want, listing)
+		}
+	}
+
+	head := awsCLI("s3api", "head-object", "--bucket", "dev-artifacts", "--key", "cli/large.bin", "--query", "ETag", "--output", "text")
+	if !regexp.MustCompile(`"[0-9a-f]{32}-2"`).MatchString(head) {
+		t.Errorf("ETag of the large file = %s, want a two-part multipart ETag", head)
+	}
+
+	awsCLI("s3", "cp", "--only-show-errors", "s3://dev-artifacts/cli/large.bin", filepath.Join(work, "large.back"))
+	awsCLI("s3", "cp", "--only-show-errors", "s3://dev-artifacts/cli/small file.txt", filepath.Join(work, "small.back"))
+	for original, back := range map[string]string{large: "large.back", small: "small.back"} {
+		want, _ := os.ReadFile(original)
+		got, err := os.ReadFile(filepath.Join(work, back))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s read back differs from what was uploaded (%v)", back, err)
+		}
+	}
+}
+
+func TestSandboxSIGTERM(t *testing.T) {
+	sb := sandboxtest.Start(t, sandboxtest.Options{})
+	st, err := sandbox.ReadState(sb.DataDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.VersitygwPID <= 0 || !alive(st.VersitygwPID) {
+		t.Fatalf("versitygw pid %d is not running", st.VersitygwPID)
+	}
+
+	if err := sb.Stop(); err != nil {
+		t.Fatalf("stop: %v, want exit code 0", err)
+	}
+
+	if alive(st.VersitygwPID) {
+		t.Errorf("versitygw (pid %d) outlived the sandbox", st.VersitygwPID)
+	}
+	if _, err := sandbox.ReadState(sb.DataDir()); err == nil {
+		t.Error("the state file survived a clean stop")
+	}
+}
+
+func TestSandboxVersitygwDies(t *testing.T) {
+	sb := sandboxtest.Start(t, sandboxtest.Options{})
+	st, err := sandbox.ReadState(sb.DataDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The sandbox started this versitygw for this test.
+	if err := syscall.Kill(st.VersitygwPID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+
+	if code := sb.Wait(10 * time.Second); code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	if log := sb.Log(); !strings.Contains(log, "exited unexpectedly") {
+		t.Errorf("the log does not report versitygw's death:\n%s", log)
+	}
+}
+
+func TestSandboxRestartKeepsData(t *testing.T) {
+	ctx := context.Background()
+	dataDir := t.TempDir()
+	doc := `{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:root"}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::dev-artifacts/*"}]}`
+
+	first := sandboxtest.Start(t, sandboxtest.Options{DataDir: dataDir})
+	admin := s3Client(t, first.Vars(t, "dev-admin"))
+	if _, err := admin.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("kept"), Body: strings.NewReader("still here")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(doc)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+
+	second := sandboxtest.Start(t, sandboxtest.Options{DataDir: dataDir})
+	admin = s3Client(t, second.Vars(t, "dev-admin"))
+
+	got, err := admin.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("kept")})
+	if err != nil {
+		t.Fatalf("GetObject after restart: %v", err)
+	}
+	data, _ := io.ReadAll(got.Body)
+	got.Body.Close()
+	if string(data) != "still here" {
+		t.Errorf("object after restart = %q", data)
+	}
+	policy, err := admin.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
+	if err != nil {
+		t.Fatalf("GetBucketPolicy after restart: %v", err)
+	}
+	if aws.ToString(policy.Policy) != doc {
+		t.Errorf("policy after restart = %q, want the one put before", aws.ToString(policy.Policy))
+	}
+}
+
+func alive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
