@@ -494,3 +494,97 @@ func alive(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
+
+func TestSandboxCustomWorld(t *testing.T) {
+	sb := sandboxtest.Start(t, sandboxtest.Options{World: filepath.Join("testdata", "release-world.json")})
+	ctx := context.Background()
+
+	vars := sb.EnvFile()
+	for name, want := range map[string]string{
+		"AWS_REGION":               "eu-west-1",
+		"AWS_ACCESS_KEY_ID":        "ASIAEXAMPLECIBUILDER",
+		"COUNTERSIGN_BUCKET":       "prod-releases",
+		"COUNTERSIGN_BUCKET_OWNER": "210987654321",
+		"COUNTERSIGN_ROLE_ARN":     "arn:aws:iam::123456789012:role/service-role/Builder",
+	} {
+		if vars[name] != want {
+			t.Errorf("%s = %q, want %q", name, vars[name], want)
+		}
+	}
+
+	out, err := stsClient(t, vars).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatalf("GetCallerIdentity: %v", err)
+	}
+	if !strings.HasPrefix(aws.ToString(out.Arn), "arn:aws:sts::123456789012:assumed-role/Builder/release-") {
+		t.Errorf("Arn = %q, want a session of Builder without its path", aws.ToString(out.Arn))
+	}
+
+	list, err := s3Client(t, sb.Vars(t, "prod-admin")).ListBuckets(ctx, &s3.ListBucketsInput{})
+	if err != nil {
+		t.Fatalf("ListBuckets: %v", err)
+	}
+	if len(list.Buckets) != 1 || aws.ToString(list.Buckets[0].Name) != "prod-releases" {
+		t.Errorf("prod-admin lists %d buckets, want only prod-releases", len(list.Buckets))
+	}
+	if _, err := s3Client(t, vars).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("ci-cache"), Key: aws.String("k"), Body: strings.NewReader("v")}); err != nil {
+		t.Errorf("PutObject to the second bucket: %v", err)
+	}
+}
+
+func TestSandboxCommandErrors(t *testing.T) {
+	root := sandboxtest.ModuleRoot(t)
+	binary := filepath.Join(root, "bin", "countersign-sandbox")
+	if _, err := os.Stat(binary); err != nil {
+		t.Fatalf("%s is missing: run make build first", binary)
+	}
+	dir := t.TempDir()
+	invalidWorld := filepath.Join(dir, "world.json")
+	if err := os.WriteFile(invalidWorld, []byte(`{"region": "us-east-1", "accounts": [], "buckets": [], "principals": []}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantText string
+	}{
+		{"NonLoopbackListen", []string{"--listen", "0.0.0.0:0", "--data", dir, "--env-file", filepath.Join(dir, "env")}, 2, "not a loopback address"},
+		{"MissingData", []string{"--env-file", filepath.Join(dir, "env")}, 2, "--data"},
+		{"InvalidWorld", []string{"--data", dir, "--env-file", filepath.Join(dir, "env"), "--world", invalidWorld}, 2, "accounts: empty"},
+		{"MissingVersitygw", []string{"--data", dir, "--env-file", filepath.Join(dir, "env"), "--versitygw", filepath.Join(dir, "none")}, 1, "make build"},
+		{"EnvWithoutSandbox", []string{"env", "--data", dir, "--as", "build"}, 1, "no sandbox is running"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(binary, tt.args...)
+			out, err := cmd.CombinedOutput()
+
+			var exitErr *exec.ExitError
+			if !errors.As(err, &exitErr) || exitErr.ExitCode() != tt.wantCode {
+				t.Errorf("exit %v, want code %d; output:\n%s", err, tt.wantCode, out)
+			}
+			if !strings.Contains(string(out), tt.wantText) {
+				t.Errorf("output does not mention %q:\n%s", tt.wantText, out)
+			}
+		})
+	}
+}
+
+func TestSandboxWorldCommand(t *testing.T) {
+	binary := filepath.Join(sandboxtest.ModuleRoot(t), "bin", "countersign-sandbox")
+
+	out, err := exec.Command(binary, "world").Output()
+	if err != nil {
+		t.Fatalf("countersign-sandbox world: %v", err)
+	}
+
+	w, err := sandbox.ParseWorld(out)
+	if err != nil {
+		t.Fatalf("the printed world is invalid: %v", err)
+	}
+	if len(w.Principals) != 2 || w.Principals[0].Name != "build" || w.Principals[1].Name != "dev-admin" {
+		t.Errorf("printed world principals %+v, want build and dev-admin", w.Principals)
+	}
+}

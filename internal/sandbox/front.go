@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -173,8 +174,14 @@ func (f *Front) serve(w http.ResponseWriter, r *http.Request, info *requestLog) 
 
 	auth, failure := parseSigV4(r)
 	service := "s3"
-	if auth != nil {
+	switch {
+	case auth != nil:
 		service = auth.service
+	case r.Method == http.MethodPost && r.URL.Path == "/" &&
+		strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded"):
+		// Without a readable credential scope, a form POST to / is STS's
+		// query protocol; S3 has no such operation.
+		service = "sts"
 	}
 	info.service = service
 
