@@ -24,7 +24,12 @@ import (
 	"github.com/countersign/countersign/internal/sandbox"
 )
 
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
 type cli struct {
+	Version kong.VersionFlag `help:"Print the version and exit."`
+
 	Serve serveCmd `cmd:"" default:"withargs" help:"Run the sandbox in the foreground until SIGTERM or SIGINT (the default command)."`
 	Env   envCmd   `cmd:"" help:"Print shell lines that point AWS tools at a running sandbox as one of its principals."`
 	World worldCmd `cmd:"" help:"Print the built-in world file, a starting point for --world."`
@@ -69,6 +74,7 @@ func run(ctx context.Context, args []string) error {
 		kong.Name("countersign-sandbox"),
 		kong.Description("Local S3 and STS for two simulated AWS accounts, on loopback only."),
 		kong.UsageOnError(),
+		kong.Vars{"version": version},
 	)
 	if err != nil {
 		return err
