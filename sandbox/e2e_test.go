@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -386,6 +387,30 @@ func TestSandboxAWSCLI(t *testing.T) {
 
 	awsCLI("s3", "cp", "--only-show-errors", small, "s3://dev-artifacts/cli/small file.txt")
 	awsCLI("s3", "cp", "--only-show-errors", large, "s3://dev-artifacts/cli/large.bin")
+
+	// An empty body is never read, so the front must send the CLI's
+	// "100 Continue" itself; without it this copy stalls for the CLI's
+	// 60-second read timeout.
+	// The stall shows on a reused connection, so the tree mixes empty and
+	// non-empty files.
+	tree := filepath.Join(work, "tree")
+	if err := os.MkdirAll(tree, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 {
+		var content []byte
+		if i%4 != 0 {
+			content = []byte(fmt.Sprintf("file %d\n", i))
+		}
+		if err := os.WriteFile(filepath.Join(tree, fmt.Sprintf("f%02d", i)), content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	awsCLI("s3", "sync", "--only-show-errors", tree, "s3://dev-artifacts/cli-tree/")
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("syncing 40 files, 10 of them empty, took %s: the CLI waited for a 100 Continue", took)
+	}
 
 	listing := awsCLI("s3", "ls", "s3://dev-artifacts/cli/")
 	for _, want := range []string{"small file.txt", "large.bin"} {

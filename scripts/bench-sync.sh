@@ -28,7 +28,7 @@ trap cleanup EXIT
 tree="$work/tree"
 mkdir -p "$tree/src" "$tree/big"
 modcache=$(go env GOMODCACHE)
-(cd "$modcache" && find . -type f -size -1M -not -path './cache/*' | sort | head -n "$files_wanted") >"$work/list"
+(cd "$modcache" && find . -type f -size -1024k -not -path './cache/*' | sort | sed -n "1,${files_wanted}p") >"$work/list"
 if [ "$(wc -l <"$work/list")" -lt "$files_wanted" ]; then
   echo "bench-sync: the module cache holds fewer than $files_wanted files; run 'go mod download' first" >&2
   exit 1
@@ -45,7 +45,9 @@ export COUNTERSIGN_LOG_LEVEL=warn
 endpoint=$AWS_ENDPOINT_URL_S3
 
 # rclone reads its remote from the environment; no config file is written.
-export RCLONE_CONFIG_SANDBOX_TYPE=s3 RCLONE_CONFIG_SANDBOX_PROVIDER=Other
+# The bucket has ACLs disabled (Object Ownership "bucket owner enforced"), so
+# rclone must send bucket-owner-full-control instead of its default "private".
+export RCLONE_CONFIG_SANDBOX_TYPE=s3 RCLONE_CONFIG_SANDBOX_PROVIDER=Other RCLONE_CONFIG_SANDBOX_ACL=bucket-owner-full-control
 export RCLONE_CONFIG_SANDBOX_ENDPOINT=$endpoint RCLONE_CONFIG_SANDBOX_REGION=$AWS_REGION
 export RCLONE_CONFIG_SANDBOX_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID RCLONE_CONFIG_SANDBOX_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY
 export RCLONE_CONFIG_SANDBOX_SESSION_TOKEN=${AWS_SESSION_TOKEN:-} RCLONE_CONFIG=/dev/null

@@ -149,6 +149,14 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 
 func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+
+	// Go's server sends "100 Continue" only when a handler reads the body,
+	// and an empty body is never read. Clients such as the AWS CLI, which
+	// sends "Expect: 100-continue" on every PutObject, then take the final
+	// response for the interim one and stall until their read timeout.
+	if r.ContentLength == 0 && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		w.WriteHeader(http.StatusContinue)
+	}
 	rec := &statusRecorder{ResponseWriter: w}
 	info := &requestLog{}
 
