@@ -119,14 +119,17 @@ var hashBuffers = sync.Pool{New: func() any {
 // hashFile streams the file once and returns its MD5 and the part MD5s for
 // each of partSizes. It reads in fixed chunks, so memory does not grow with
 // the file.
-func hashFile(path string, wantSize int64, partSizes []int64) (*fileHashes, error) {
+func hashFile(path string, wantSize int64, partSizes []int64, whole bool) (*fileHashes, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 
-	whole := md5.New()
+	var wholeHash hash.Hash
+	if whole {
+		wholeHash = md5.New()
+	}
 	layouts := make([]*partLayout, len(partSizes))
 	for i, ps := range partSizes {
 		layouts[i] = &partLayout{size: ps, current: md5.New()}
@@ -141,7 +144,9 @@ func hashFile(path string, wantSize int64, partSizes []int64) (*fileHashes, erro
 		if n > 0 {
 			chunk := buf[:n]
 			total += int64(n)
-			whole.Write(chunk)
+			if wholeHash != nil {
+				wholeHash.Write(chunk)
+			}
 			for _, l := range layouts {
 				l.write(chunk)
 			}
@@ -157,7 +162,10 @@ func hashFile(path string, wantSize int64, partSizes []int64) (*fileHashes, erro
 		return nil, fmt.Errorf("%s: %w (expected %d bytes, read %d)", path, errSizeChanged, wantSize, total)
 	}
 
-	out := &fileHashes{md5: whole.Sum(nil), partMD5s: make(map[int64][][]byte, len(layouts))}
+	out := &fileHashes{partMD5s: make(map[int64][][]byte, len(layouts))}
+	if wholeHash != nil {
+		out.md5 = wholeHash.Sum(nil)
+	}
 	for _, l := range layouts {
 		if l.filled > 0 || len(l.digests) == 0 {
 			l.digests = append(l.digests, l.current.Sum(nil))

@@ -232,11 +232,17 @@ func (s *syncer) hash(ctx context.Context, f localFile, remote remoteObject, sam
 		}
 	}
 
+	// The whole-file MD5 serves the manifest and a single-part upload's
+	// Content-MD5. A multipart comparison needs only the part MD5s, and
+	// skipping the second digest halves the CPU spent on large files.
+	whole := s.manifest != nil || s.entries != nil || !s.multipart(f.size) ||
+		(sameSize && parseETag(remote.etag).parts == 0)
+
 	if err := s.slots.Acquire(ctx, 1); err != nil {
 		return nil, err
 	}
 	defer s.slots.Release(1)
-	return hashFile(f.path, f.size, layouts)
+	return hashFile(f.path, f.size, layouts, whole)
 }
 
 // unchanged reports whether the destination object holds the file's
@@ -244,8 +250,10 @@ func (s *syncer) hash(ctx context.Context, f localFile, remote remoteObject, sam
 // ETag otherwise.
 func (s *syncer) unchanged(f localFile, remote remoteObject, hashes *fileHashes) bool {
 	md5Hex := hex.EncodeToString(hashes.md5)
-	if decided, equal := s.manifest.matches(remote, md5Hex); decided {
-		return equal
+	if hashes.md5 != nil {
+		if decided, equal := s.manifest.matches(remote, md5Hex); decided {
+			return equal
+		}
 	}
 
 	etag := parseETag(remote.etag)

@@ -129,7 +129,7 @@ func TestHashFileMatchesS3ETags(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	got, err := hashFile(path, int64(len(data)), []int64{5 * MiB, 8 * MiB})
+	got, err := hashFile(path, int64(len(data)), []int64{5 * MiB, 8 * MiB}, true)
 
 	if err != nil {
 		t.Fatalf("hashFile: %v", err)
@@ -143,7 +143,7 @@ func TestHashFileMatchesS3ETags(t *testing.T) {
 		}
 	}
 
-	if _, err := hashFile(path, int64(len(data))+1, nil); !errors.Is(err, errSizeChanged) {
+	if _, err := hashFile(path, int64(len(data))+1, nil, true); !errors.Is(err, errSizeChanged) {
 		t.Errorf("hashFile with a wrong size: error = %v, want errSizeChanged", err)
 	}
 }
