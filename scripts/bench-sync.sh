@@ -56,6 +56,9 @@ export RCLONE_CONFIG_SANDBOX_SESSION_TOKEN=${AWS_SESSION_TOKEN:-} RCLONE_CONFIG=
 measure() {
   local name=$1
   shift
+  # Write back what the previous run left dirty, so no run pays for
+  # another's disk writes.
+  sync
   if ! /usr/bin/time -f '%e %M' -o "$work/$name.time" "$@" >"$work/$name.log" 2>&1; then
     echo "bench-sync: $name failed; its output:" >&2
     tail -20 "$work/$name.log" >&2
