@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -109,5 +110,15 @@ type versionCmd struct{}
 
 func (versionCmd) Run(g *globals) error {
 	fmt.Fprintf(g.stdout, "countersign %s\n", version)
+	return nil
+}
+
+// writeJSON prints v as indented JSON, for --output json.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write json: %w", err)
+	}
 	return nil
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"os"
 
 	"github.com/countersign/countersign/internal/identity"
@@ -55,10 +53,8 @@ func (c *preflightCmd) Run(ctx context.Context, g *globals) error {
 	}
 
 	if c.Output == "json" {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		if encErr := enc.Encode(res); encErr != nil {
-			return fmt.Errorf("write json: %w", encErr)
+		if encErr := writeJSON(g.stdout, res); encErr != nil {
+			return encErr
 		}
 	} else {
 		preflight.WriteText(g.stdout, res)

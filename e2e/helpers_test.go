@@ -31,28 +31,9 @@ type result struct {
 	code           int
 }
 
-// moduleRoot finds the folder that holds go.mod.
-func moduleRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's folder")
-		}
-		dir = parent
-	}
-}
-
 func countersignBin(t testing.TB) string {
 	t.Helper()
-	bin := filepath.Join(moduleRoot(t), "bin", "countersign")
+	bin := filepath.Join(sandboxtest.ModuleRoot(t), "bin", "countersign")
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("%s is missing: run `make build` first", bin)
 	}

@@ -143,7 +143,7 @@ func (e *deleteError) Error() string {
 	return fmt.Sprintf("delete %s: %s: %s", e.key, e.code, e.message)
 }
 
-// ErrorCode lets isAccessDenied classify the key's error code.
+// ErrorCode lets denial.IsAccessDenied classify the key's error code.
 func (e *deleteError) ErrorCode() string             { return e.code }
 func (e *deleteError) ErrorMessage() string          { return e.message }
 func (e *deleteError) ErrorFault() smithy.ErrorFault { return smithy.FaultUnknown }

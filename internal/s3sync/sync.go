@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/countersign/countersign/internal/denial"
 	"github.com/countersign/countersign/internal/exitcode"
 )
 
@@ -131,7 +132,7 @@ func scan(ctx context.Context, client Client, opts Options, filters filterSet) (
 	// A listing failure stops the run before any upload, because without
 	// the listing every file would be uploaded again.
 	if listErr != nil {
-		if isAccessDenied(listErr) {
+		if denial.IsAccessDenied(listErr) {
 			return nil, nil, fmt.Errorf("%w: %w", exitcode.ErrAccessDenied, listErr)
 		}
 		return nil, nil, listErr
@@ -374,7 +375,7 @@ func (s *syncer) result(ctx context.Context, total int) error {
 		if name == "" {
 			name = first.Key
 		}
-		denied := slices.ContainsFunc(failed, func(f Failure) bool { return isAccessDenied(f.err) })
+		denied := slices.ContainsFunc(failed, func(f Failure) bool { return denial.IsAccessDenied(f.err) })
 		if denied {
 			errs = append(errs, fmt.Errorf("%d of %d files failed, S3 denied access, first %s: %s: %w", len(failed), total, name, first.Error, exitcode.ErrAccessDenied))
 		} else {

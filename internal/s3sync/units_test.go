@@ -14,6 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/countersign/countersign/internal/denial"
 	"github.com/countersign/countersign/internal/exitcode"
 )
 
@@ -234,8 +235,8 @@ func TestIsAccessDenied(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := isAccessDenied(tt.err); got != tt.want {
-				t.Errorf("isAccessDenied(%v) = %v, want %v", tt.err, got, tt.want)
+			if got := denial.IsAccessDenied(tt.err); got != tt.want {
+				t.Errorf("denial.IsAccessDenied(%v) = %v, want %v", tt.err, got, tt.want)
 			}
 		})
 	}
