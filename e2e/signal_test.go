@@ -37,7 +37,7 @@ func TestSyncSIGTERMAbortsMultipart(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, countersignBin(t), "sync", src, "s3://"+bucket+"/interrupted", "--concurrency", "2", "--progress", "none")
+	cmd := exec.CommandContext(ctx, countersignBin(t), "sync", src, "s3://"+bucket+"/interrupted", "--concurrency", "1", "--progress", "none")
 	cmd.Env = env
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -58,6 +58,8 @@ func TestSyncSIGTERMAbortsMultipart(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// Let a part get under way, so the abort races a part in flight.
+	time.Sleep(300 * time.Millisecond)
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,11 @@ type fakeS3 struct {
 	// returned as the request's error (for DeleteObjects, as that key's
 	// entry in Errors). It runs without the lock held, so it may block.
 	inject func(ctx context.Context, op, key string) error
+
+	// lateParts is how many aborts of an upload a late part survives: the
+	// upload is back after each, as when a cut-off part lands after S3
+	// processed the abort.
+	lateParts int
 }
 
 func newFakeS3() *fakeS3 {
@@ -299,7 +304,15 @@ func (f *fakeS3) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipart
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	delete(f.uploads, aws.ToString(in.UploadId))
+	id := aws.ToString(in.UploadId)
+	if _, ok := f.uploads[id]; !ok {
+		return nil, &types.NoSuchUpload{Message: aws.String("The specified upload does not exist.")}
+	}
+	if f.lateParts > 0 {
+		f.lateParts--
+		return &s3.AbortMultipartUploadOutput{}, nil
+	}
+	delete(f.uploads, id)
 	return &s3.AbortMultipartUploadOutput{}, nil
 }
 

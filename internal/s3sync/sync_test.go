@@ -686,9 +686,10 @@ func TestRunCancelAbortsMultipart(t *testing.T) {
 	if !errors.Is(run.err, context.Canceled) {
 		t.Errorf("error = %v, want it to wrap context.Canceled", run.err)
 	}
+	// The second abort confirms that the upload is gone (NoSuchUpload).
 	aborts := fake.callsOf("AbortMultipartUpload")
-	if len(aborts) != 1 {
-		t.Fatalf("AbortMultipartUpload calls = %d, want 1", len(aborts))
+	if len(aborts) != 2 {
+		t.Fatalf("AbortMultipartUpload calls = %d, want 2", len(aborts))
 	}
 	if err := aborts[0].input.(abortRecord).ctxErr; err != nil {
 		t.Errorf("abort sent with a done context: %v", err)
@@ -734,11 +735,33 @@ func TestRunFileGrowsDuringMultipart(t *testing.T) {
 	if got := len(fake.callsOf("CompleteMultipartUpload")); got != 0 {
 		t.Errorf("CompleteMultipartUpload calls = %d, want 0", got)
 	}
-	if got := len(fake.callsOf("AbortMultipartUpload")); got != 1 {
-		t.Errorf("AbortMultipartUpload calls = %d, want 1", got)
+	if got := len(fake.callsOf("AbortMultipartUpload")); got != 2 {
+		t.Errorf("AbortMultipartUpload calls = %d, want 2 (abort, then NoSuchUpload)", got)
 	}
 	if _, ok := fake.object("big.bin"); ok {
 		t.Error("a torn big.bin was stored")
+	}
+}
+
+func TestRunAbortRepeatsForLatePart(t *testing.T) {
+	src := t.TempDir()
+	writeSized(t, filepath.Join(src, "big.bin"), 20*MiB, 9)
+	fake := newFakeS3()
+	fake.lateParts = 1
+	fake.inject = func(_ context.Context, op, _ string) error {
+		if op == "UploadPart" {
+			return errors.New("connection reset")
+		}
+		return nil
+	}
+
+	runSync(t, fake, Options{Source: src})
+
+	if got := fake.openUploads(); got != 0 {
+		t.Errorf("open multipart uploads = %d, want 0", got)
+	}
+	if got := len(fake.callsOf("AbortMultipartUpload")); got != 3 {
+		t.Errorf("AbortMultipartUpload calls = %d, want 3 (abort, abort again, NoSuchUpload)", got)
 	}
 }
 
@@ -759,8 +782,8 @@ func TestRunPartFailureAborts(t *testing.T) {
 	if got := exitcode.For(run.err); got != exitcode.Failure {
 		t.Errorf("exit code = %d (error %v), want %d", got, run.err, exitcode.Failure)
 	}
-	if got := len(fake.callsOf("AbortMultipartUpload")); got != 1 {
-		t.Errorf("AbortMultipartUpload calls = %d, want 1", got)
+	if got := len(fake.callsOf("AbortMultipartUpload")); got != 2 {
+		t.Errorf("AbortMultipartUpload calls = %d, want 2 (abort, then NoSuchUpload)", got)
 	}
 	if got, want := run.report.Uploaded, []string{"small.txt"}; !slices.Equal(got, want) {
 		t.Errorf("uploaded = %v, want %v", got, want)

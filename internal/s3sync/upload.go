@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,6 +20,13 @@ import (
 // abortTimeout bounds the AbortMultipartUpload request sent after a
 // failure or cancellation.
 const abortTimeout = 30 * time.Second
+
+// abortAttempts and abortRecheckDelay bound the repeated aborts that clear
+// parts landing after the first one.
+const (
+	abortAttempts     = 3
+	abortRecheckDelay = 300 * time.Millisecond
+)
 
 // upload sends one file, as a single PutObject or as a multipart upload.
 // When hashes is not nil, its MD5s are sent as Content-MD5.
@@ -220,7 +228,10 @@ func (s *syncer) uploadParts(ctx context.Context, file *os.File, f localFile, ke
 }
 
 // abort cancels a multipart upload with a context that outlives ctx, so a
-// cancelled run (SIGTERM) still removes its parts.
+// cancelled run (SIGTERM) still removes its parts. A part whose request was
+// cut off may still land after the first abort; S3's documentation says an
+// upload may need aborting more than once for that reason, so abort repeats
+// until S3 reports NoSuchUpload, a few times at most.
 func (s *syncer) abort(ctx context.Context, key, uploadID string) {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 	defer cancel()
@@ -233,11 +244,30 @@ func (s *syncer) abort(ctx context.Context, key, uploadID string) {
 	if s.opts.ExpectedBucketOwner != "" {
 		in.ExpectedBucketOwner = aws.String(s.opts.ExpectedBucketOwner)
 	}
-	s.log.Debug().Str("bucket", s.opts.Bucket).Str("key", key).Msg("AbortMultipartUpload")
-	if _, err := s.client.AbortMultipartUpload(actx, in); err != nil {
-		// NOTE: the parts stay billed until a lifecycle rule for incomplete
-		// multipart uploads removes them.
-		s.log.Warn().Err(err).Str("key", key).Str("upload_id", uploadID).Msg("abort multipart upload failed")
+
+	for attempt := 1; attempt <= abortAttempts; attempt++ {
+		s.log.Debug().Str("bucket", s.opts.Bucket).Str("key", key).Int("attempt", attempt).Msg("AbortMultipartUpload")
+		_, err := s.client.AbortMultipartUpload(actx, in)
+
+		var gone *types.NoSuchUpload
+		switch {
+		case errors.As(err, &gone):
+			return
+		case err != nil:
+			// NOTE: the parts stay billed until a lifecycle rule for
+			// incomplete multipart uploads removes them.
+			s.log.Warn().Err(err).Str("key", key).Str("upload_id", uploadID).Msg("abort multipart upload failed")
+			return
+		}
+
+		if attempt == abortAttempts {
+			return
+		}
+		select {
+		case <-actx.Done():
+			return
+		case <-time.After(abortRecheckDelay):
+		}
 	}
 }
 
