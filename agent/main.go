@@ -29,7 +29,7 @@ func main() {
 
 	code := exitcode.For(err)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "countersign: %v\n", err)
+		fmt.Fprintf(os.Stderr, "countersign: %s\n", exitcode.Message(err))
 	}
 	os.Exit(code)
 }

@@ -4,6 +4,7 @@ package exitcode
 
 import (
 	"errors"
+	"strings"
 )
 
 // Exit codes, the same for every command.
@@ -42,4 +43,17 @@ func For(err error) int {
 	default:
 		return Failure
 	}
+}
+
+// Message returns err's text without the trailing class name that
+// wrapping a sentinel appends, because the exit code already reports the
+// class.
+func Message(err error) string {
+	text := err.Error()
+	for _, class := range []error{ErrUsage, ErrIdentityMismatch, ErrAccessDenied, ErrRefused} {
+		if trimmed, ok := strings.CutSuffix(text, ": "+class.Error()); ok {
+			return trimmed
+		}
+	}
+	return text
 }

@@ -29,3 +29,23 @@ func TestFor(t *testing.T) {
 		})
 	}
 }
+
+func TestMessage(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"usageSuffix", fmt.Errorf("invalid destination %q: use s3://BUCKET/PREFIX: %w", "x", ErrUsage), `invalid destination "x": use s3://BUCKET/PREFIX`},
+		{"refusedSuffix", fmt.Errorf("source is empty: %w", ErrRefused), "source is empty"},
+		{"classInMiddle", fmt.Errorf("%w: list failed", ErrAccessDenied), "access denied: list failed"},
+		{"plain", errors.New("boom"), "boom"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Message(tt.err); got != tt.want {
+				t.Errorf("Message() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

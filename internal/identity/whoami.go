@@ -51,7 +51,7 @@ func Whoami(ctx context.Context, client STSClient, opts Options) (*Result, error
 		var err error
 		expected, err = ParsePrincipal(opts.ExpectRole)
 		if err != nil {
-			return nil, fmt.Errorf("--expect-role: %w: %w", err, exitcode.ErrUsage)
+			return nil, fmt.Errorf("--expect-role: %w; use a role ARN such as arn:aws:iam::111111111111:role/CodeBuildRole: %w", err, exitcode.ErrUsage)
 		}
 		if expected.Kind != KindRole && expected.Kind != KindAssumedRole {
 			return nil, fmt.Errorf("--expect-role %q names a %s, not a role: use arn:aws:iam::ACCOUNT:role/NAME: %w", opts.ExpectRole, expected.Kind, exitcode.ErrUsage)

@@ -35,10 +35,14 @@ func New(w io.Writer, format, level string) (zerolog.Logger, error) {
 	switch format {
 	case FormatAuto:
 		if IsTerminal(w) {
-			w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+			w = zerolog.ConsoleWriter{Out: lineClearer{w}, TimeFormat: time.TimeOnly}
 		}
 	case FormatConsole:
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly, NoColor: !IsTerminal(w)}
+		out := w
+		if IsTerminal(w) {
+			out = lineClearer{w}
+		}
+		w = zerolog.ConsoleWriter{Out: out, TimeFormat: time.TimeOnly, NoColor: !IsTerminal(w)}
 	case FormatJSON:
 	default:
 		return zerolog.Nop(), fmt.Errorf("invalid log format %q: use auto, json or console", format)
@@ -51,4 +55,18 @@ func New(w io.Writer, format, level string) (zerolog.Logger, error) {
 func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// lineClearer erases the terminal's current line before each log line, so
+// a log line written while a progress bar is drawn replaces the bar instead
+// of running into it; the bar redraws on its next tick.
+type lineClearer struct {
+	w io.Writer
+}
+
+func (c lineClearer) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(c.w, "\r\x1b[K"); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }

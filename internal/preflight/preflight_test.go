@@ -302,4 +302,3 @@ func TestWriteTextNamesDiagnosis(t *testing.T) {
 		}
 	}
 }
-

@@ -50,12 +50,12 @@ func planDeletes(opts Options, filters filterSet, local *walkResult, listing *re
 	slices.SortFunc(deletes, func(a, b remoteObject) int { return strings.Compare(a.key, b.key) })
 
 	if opts.MaxDelete >= 0 && len(deletes) > opts.MaxDelete {
-		return nil, fmt.Errorf("%d keys under %s would be deleted, more than the maximum of %d, so nothing was changed: raise the delete limit if this is intended: %w", len(deletes), dest, opts.MaxDelete, exitcode.ErrRefused)
+		return nil, fmt.Errorf("%d keys under %s would be deleted, more than the maximum of %d, so nothing was changed: raise --max-delete if this is intended: %w", len(deletes), dest, opts.MaxDelete, exitcode.ErrRefused)
 	}
 	if opts.MaxDeletePercent > 0 && len(listing.objects) > 0 {
 		share := float64(len(deletes)) * 100 / float64(len(listing.objects))
 		if share > opts.MaxDeletePercent {
-			return nil, fmt.Errorf("%d of %d keys under %s (%.1f%%) would be deleted, more than the maximum of %g%%, so nothing was changed: raise the delete percentage limit if this is intended: %w",
+			return nil, fmt.Errorf("%d of %d keys under %s (%.1f%%) would be deleted, more than the maximum of %g%%, so nothing was changed: raise --max-delete-percent (0 for no limit) if this is intended: %w",
 				len(deletes), len(listing.objects), dest, share, opts.MaxDeletePercent, exitcode.ErrRefused)
 		}
 	}

@@ -224,17 +224,17 @@ func (opts Options) withDefaults() (Options, error) {
 		opts.PartSize = DefaultPartSize
 	}
 	if opts.PartSize < MinPartSize || opts.PartSize > MaxPartSize {
-		return opts, fmt.Errorf("invalid part size %d bytes: S3 accepts parts from 5 MiB to 5 GiB: %w", opts.PartSize, exitcode.ErrUsage)
+		return opts, fmt.Errorf("invalid --part-size of %d bytes: S3 accepts parts from 5MiB to 5GiB, so use a size such as 8MiB: %w", opts.PartSize, exitcode.ErrUsage)
 	}
 	if opts.MultipartThreshold == 0 {
 		opts.MultipartThreshold = DefaultMultipartThreshold
 	}
 	if opts.MultipartThreshold < 0 {
-		return opts, fmt.Errorf("invalid multipart threshold %d bytes: use a positive size: %w", opts.MultipartThreshold, exitcode.ErrUsage)
+		return opts, fmt.Errorf("invalid --multipart-threshold of %d bytes: use a positive size such as 8MiB: %w", opts.MultipartThreshold, exitcode.ErrUsage)
 	}
 
 	if opts.MaxDeletePercent < 0 || opts.MaxDeletePercent > 100 {
-		return opts, fmt.Errorf("invalid maximum delete percentage %g: use 0 (no limit) to 100: %w", opts.MaxDeletePercent, exitcode.ErrUsage)
+		return opts, fmt.Errorf("invalid --max-delete-percent %g: use 0 (no limit) to 100: %w", opts.MaxDeletePercent, exitcode.ErrUsage)
 	}
 
 	switch opts.Progress {

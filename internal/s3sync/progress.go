@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,17 +65,20 @@ func (p *progress) Close() {
 func (p *progress) renderBar(out io.Writer) {
 	defer p.done.Done()
 
-	bar := progressbar.NewOptions64(max(p.bytesTotal, 1),
+	// The maximum is one byte more than the total, so the bar completes
+	// only through Finish and draws its last line once.
+	limit := p.bytesTotal + 1
+	bar := progressbar.NewOptions64(limit,
 		progressbar.OptionSetWriter(out),
 		progressbar.OptionShowBytes(true),
+		progressbar.OptionUseIECUnits(true),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionSetRenderBlankState(true),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(out) }),
 	)
 	update := func() {
 		bar.Describe(fmt.Sprintf("files %d/%d", p.filesDone.Load(), p.filesTotal))
-		_ = bar.Set64(min(p.bytesDone.Load(), max(p.bytesTotal, 1)))
+		_ = bar.Set64(min(p.bytesDone.Load(), limit-1))
 	}
 
 	ticker := time.NewTicker(200 * time.Millisecond)
@@ -84,8 +88,11 @@ func (p *progress) renderBar(out io.Writer) {
 		case <-ticker.C:
 			update()
 		case <-p.stop:
+			// Finish draws the final state once; the newline keeps the
+			// summary that follows off the bar's line.
 			update()
 			_ = bar.Finish()
+			fmt.Fprintln(out)
 			return
 		}
 	}
@@ -105,7 +112,7 @@ func (p *progress) renderLines(log *zerolog.Logger, interval time.Duration) {
 				Int64("files_total", p.filesTotal).
 				Int64("bytes_done", p.bytesDone.Load()).
 				Int64("bytes_total", p.bytesTotal).
-				Float64("upload_mib_per_s", float64(p.bytesUploaded.Load())/float64(MiB)/max(elapsed, 0.001)).
+				Float64("upload_mib_per_s", math.Round(float64(p.bytesUploaded.Load())/float64(MiB)/max(elapsed, 0.001)*10)/10).
 				Msg("progress")
 		case <-p.stop:
 			return

@@ -133,7 +133,7 @@ func scan(ctx context.Context, client Client, opts Options, filters filterSet) (
 	// the listing every file would be uploaded again.
 	if listErr != nil {
 		if denial.IsAccessDenied(listErr) {
-			return nil, nil, fmt.Errorf("%w: %w", exitcode.ErrAccessDenied, listErr)
+			return nil, nil, fmt.Errorf("%w: %w (run `countersign preflight` with the same bucket, --prefix and --bucket-owner to see which account denied it and the fix)", exitcode.ErrAccessDenied, listErr)
 		}
 		return nil, nil, listErr
 	}
@@ -356,7 +356,7 @@ func (s *syncer) finish(elapsed time.Duration) {
 		Int("skipped", sum.Skipped).
 		Int("deleted", sum.Deleted).
 		Int("failed", sum.Failed).
-		Dur("elapsed", elapsed).
+		Int64("elapsed_ms", elapsed.Milliseconds()).
 		Bool("dry_run", r.DryRun).
 		Msg("summary")
 }

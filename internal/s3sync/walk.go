@@ -89,7 +89,7 @@ func (w *walker) walkDir(dir, rel string, stack []dirID) error {
 
 		info, err := os.Stat(path) // follows symlinks
 		if err != nil {
-			w.fail(entryRel, path, fmt.Errorf("stat %s: %w", path, err))
+			w.fail(entryRel, path, err) // os.Stat names the path itself
 			continue
 		}
 
