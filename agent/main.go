@@ -36,6 +36,8 @@ func main() {
 
 // globals are the flags every command takes.
 type globals struct {
+	Version kong.VersionFlag `help:"Print the version and exit." short:"v"`
+
 	LogLevel    string `help:"Log level: trace, debug, info, warn or error." default:"info" env:"COUNTERSIGN_LOG_LEVEL"`
 	LogFormat   string `help:"Log format: auto (console on a terminal, JSON elsewhere), json or console." default:"auto" enum:"auto,json,console" env:"COUNTERSIGN_LOG_FORMAT"`
 	Region      string `help:"AWS region; defaults to the SDK's chain (AWS_REGION, profile)."`
@@ -66,6 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(int) { exited = true }),
 		kong.UsageOnError(),
+		kong.Vars{"version": "countersign " + version},
 	)
 	parser, err := kong.New(&c, options...)
 	if err != nil {

@@ -13,7 +13,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then
+  step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+  step() { printf '\n== %s\n' "$*"; }
+fi
 run() { printf '$ %s\n' "$*"; "$@"; }
 
 step "Starting the sandbox: tools account 111111111111 (role CodeBuildRole) and dev account 222222222222 (bucket dev-artifacts) on 127.0.0.1"
@@ -22,7 +26,7 @@ echo "S3 and STS at $AWS_ENDPOINT_URL_S3; credentials are the build role's sessi
 echo "COUNTERSIGN_BUCKET=$COUNTERSIGN_BUCKET COUNTERSIGN_BUCKET_OWNER=$COUNTERSIGN_BUCKET_OWNER"
 echo "COUNTERSIGN_ROLE_ARN=$COUNTERSIGN_ROLE_ARN"
 export COUNTERSIGN_PREFIX="app/build-42"
-export COUNTERSIGN_LOG_LEVEL=warn
+export COUNTERSIGN_LOG_LEVEL=warn COUNTERSIGN_LOG_FORMAT=console
 
 step "1. whoami: which identity did the build assume, and is it the expected role?"
 run ./bin/countersign whoami
@@ -42,12 +46,12 @@ chmod -R u+w "$tree/src"
 # A symlink, as build outputs often have: sync follows it.
 ln -s bin/countersign "$tree/countersign-latest"
 files=$(find -L "$tree" -type f | wc -l)
-size=$(du -shL "$tree" | cut -f1)
+size=$(find -L "$tree" -type f -printf '%s\n' | awk '{ total += $1 } END { printf "%.1f MiB", total / 1048576 }')
 largest=$(find -L "$tree" -type f -printf '%s %P\n' | sort -n | tail -1)
 echo "$files files, $size; largest: ${largest#* } ($(( ${largest%% *} / 1048576 )) MiB)"
 
 step "4. sync: the first run uploads everything (large files in parallel parts)"
-run ./bin/countersign sync "$tree" "s3://$COUNTERSIGN_BUCKET/$COUNTERSIGN_PREFIX" --report "$work/report-1.json" --progress lines --progress-interval 1s --log-level info --log-format console
+run ./bin/countersign sync "$tree" "s3://$COUNTERSIGN_BUCKET/$COUNTERSIGN_PREFIX" --report "$work/report-1.json" --progress lines --progress-interval 1s --log-level info
 
 step "5. sync again: content is unchanged, so nothing is re-sent"
 run ./bin/countersign sync "$tree" "s3://$COUNTERSIGN_BUCKET/$COUNTERSIGN_PREFIX" --report "$work/report-2.json"

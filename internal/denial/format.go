@@ -37,11 +37,11 @@ func (d Diagnosis) Format(w io.Writer) error {
 	if len(d.Fixes) > 0 {
 		fmt.Fprintln(bw, "Fixes:")
 		for i, fix := range d.Fixes {
-			verb := "change"
 			if len(fix.Statement) > 0 {
-				verb = "add this statement"
+				fmt.Fprintf(bw, "  %d. In the %s, add this statement:\n", i+1, fix.Document)
+			} else {
+				fmt.Fprintf(bw, "  %d. In the %s:\n", i+1, fix.Document)
 			}
-			fmt.Fprintf(bw, "  %d. %s: %s\n", i+1, fix.Document, verb)
 			if len(fix.Statement) > 0 {
 				writeIndented(bw, string(fix.Statement), "       ")
 			}

@@ -17,10 +17,10 @@ func TestFormatBare(t *testing.T) {
 		"kind: bare, policy: unknown, side: unknown",
 		"Likely causes, most likely first:\n  1. the bucket policy of dev-artifacts",
 		"\n  2. the identity policy of role CodeBuildRole",
-		"Fixes:\n  1. bucket policy of dev-artifacts (account 222222222222): add this statement\n       {\n",
+		"Fixes:\n  1. In the bucket policy of dev-artifacts (account 222222222222), add this statement:\n       {\n",
 		`           "AWS": "` + testRole + `"`,
 		`         "Resource": "` + testScope + `"`,
-		"  2. identity policy of role CodeBuildRole (account 111111111111): add this statement",
+		"  2. In the identity policy of role CodeBuildRole (account 111111111111), add this statement:",
 		"Notes:\n  - ",
 	} {
 		if !strings.Contains(got, want) {
@@ -37,7 +37,7 @@ func TestFormatAdviceFix(t *testing.T) {
 
 	for _, want := range []string{
 		"denying policy: arn:aws:organizations::999999999999:policy/",
-		"managed from account 999999999999: change\n     Find the Deny statement",
+		"managed from account 999999999999:\n     Find the Deny statement",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)

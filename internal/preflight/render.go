@@ -39,7 +39,7 @@ func WriteText(w io.Writer, res *Result) {
 		fmt.Fprintf(w, "canary left behind: s3://%s/%s\n", res.Bucket, res.CanaryKey)
 	}
 	if res.Passed {
-		fmt.Fprintln(w, "preflight passed: sync can list, write, read and delete under this prefix")
+		fmt.Fprintf(w, "preflight passed: sync can list, write, read and delete under %s\n", dest)
 	} else {
 		fmt.Fprintln(w, "preflight FAILED: fix the steps above before syncing")
 	}

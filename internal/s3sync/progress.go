@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -122,12 +123,37 @@ func (p *progress) renderLines(log *zerolog.Logger, interval time.Duration) {
 
 // lockedWriter serialises writes from concurrent workers.
 type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu      sync.Mutex
+	w       io.Writer
+	holding bool
+	held    []string
 }
 
 func (l *lockedWriter) Printf(format string, args ...any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.holding {
+		l.held = append(l.held, fmt.Sprintf(format, args...))
+		return
+	}
 	fmt.Fprintf(l.w, format, args...)
+}
+
+// hold keeps lines back until flushSorted, so a plan printed by concurrent
+// workers comes out in the same order every run.
+func (l *lockedWriter) hold() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.holding = true
+}
+
+// flushSorted writes the held lines in sorted order and stops holding.
+func (l *lockedWriter) flushSorted() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	slices.Sort(l.held)
+	for _, line := range l.held {
+		io.WriteString(l.w, line)
+	}
+	l.held, l.holding = nil, false
 }

@@ -98,7 +98,11 @@ func Run(ctx context.Context, client Client, opts Options) (*Report, error) {
 		s.fail(f)
 	}
 
+	if opts.DryRun {
+		s.out.hold()
+	}
 	s.transfer(ctx, local.files)
+	s.out.flushSorted()
 	if ctx.Err() == nil {
 		s.deleteKeys(ctx, deletes)
 	}

@@ -53,7 +53,7 @@ func ReadState(dataDir string) (*State, error) {
 	path := filepath.Join(dataDir, stateFileName)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("no sandbox is running with data directory %s (%s is missing): start countersign-sandbox --data %s first", dataDir, path, dataDir)
+		return nil, fmt.Errorf("no sandbox is running with data directory %s (%s is missing): start countersign-sandbox --data %s --env-file FILE first", dataDir, path, dataDir)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read sandbox state: %w", err)
