@@ -6,12 +6,16 @@
 # with countersign's ratio to each peer.
 #
 # BENCH_FILES (default 5000) and BENCH_BIG_MIB (default 100) size the tree.
+# BENCH_RUNS (default 3) repeats the whole comparison, each time into new
+# prefixes and with the tools in a rotated order; the table shows the median
+# time and the largest RSS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/sandbox-lib.sh
 
 files_wanted=${BENCH_FILES:-5000}
 big_mib=${BENCH_BIG_MIB:-100}
+runs=${BENCH_RUNS:-3}
 for tool in /usr/bin/aws /usr/bin/rclone /usr/bin/time; do
   [ -x "$tool" ] || { echo "bench-sync: $tool is missing: run 'make peers' as root" >&2; exit 1; }
 done
@@ -66,30 +70,69 @@ measure() {
   fi
 }
 
-run_all() {
-  local phase=$1
-  measure "countersign-$phase" ./bin/countersign sync "$tree" "s3://$COUNTERSIGN_BUCKET/bench/countersign" --bucket-owner "$COUNTERSIGN_BUCKET_OWNER" --progress none
-  measure "aws-$phase" /usr/bin/aws s3 sync "$tree" "s3://$COUNTERSIGN_BUCKET/bench/aws" --endpoint-url "$endpoint" --only-show-errors
-  measure "rclone-$phase" /usr/bin/rclone sync --checksum "$tree" "sandbox:$COUNTERSIGN_BUCKET/bench/rclone"
+# command_for TOOL PREFIX: sets cmd to TOOL's command for one sync of the tree.
+command_for() {
+  case $1 in
+  countersign) cmd=(./bin/countersign sync "$tree" "s3://$COUNTERSIGN_BUCKET/$2" --bucket-owner "$COUNTERSIGN_BUCKET_OWNER" --progress none) ;;
+  aws) cmd=(/usr/bin/aws s3 sync "$tree" "s3://$COUNTERSIGN_BUCKET/$2" --endpoint-url "$endpoint" --only-show-errors) ;;
+  rclone) cmd=(/usr/bin/rclone sync --checksum "$tree" "sandbox:$COUNTERSIGN_BUCKET/$2") ;;
+  esac
 }
 
-echo "tree: $count files, $size (two of ${big_mib} MiB); sandbox at $endpoint; $(nproc) cores"
-run_all first
-find "$tree" -type f -exec touch {} +
-run_all touched
+tools=(countersign aws rclone)
+echo "tree: $count files, $size (two of ${big_mib} MiB); sandbox at $endpoint; $(nproc) cores; $runs runs"
 
-field() { cut -d' ' -f"$2" "$work/$1.time"; }
+# A small untimed sync first, so no tool pays for the server's warm-up.
+head -n 200 "$work/list" | sed 's|^\./||' >"$work/warm-list"
+mkdir -p "$work/warm"
+(cd "$tree/src" && tar -cf - -T "$work/warm-list") | tar -xf - -C "$work/warm"
+./bin/countersign sync "$work/warm" "s3://$COUNTERSIGN_BUCKET/bench/warm-up" --progress none >/dev/null
+
+for run in $(seq 1 "$runs"); do
+  order=("${tools[@]:$(((run - 1) % 3))}" "${tools[@]:0:$(((run - 1) % 3))}")
+  for tool in "${order[@]}"; do
+    command_for "$tool" "bench/$tool-$run"
+    measure "$tool-first-$run" "${cmd[@]}"
+  done
+  find "$tree" -type f -exec touch {} +
+  for tool in "${order[@]}"; do
+    command_for "$tool" "bench/$tool-$run"
+    measure "$tool-touched-$run" "${cmd[@]}"
+  done
+done
+
+# median PHASE TOOL: the median wall time of TOOL's runs of PHASE.
+median() {
+  for run in $(seq 1 "$runs"); do cut -d' ' -f1 "$work/$2-$1-$run.time"; done | sort -n |
+    awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# peak PHASE TOOL: the largest RSS of TOOL's runs of PHASE, in MiB.
+peak() {
+  for run in $(seq 1 "$runs"); do cut -d' ' -f2 "$work/$2-$1-$run.time"; done | sort -n | tail -n 1 |
+    awk '{ printf "%d\n", $1 / 1024 }'
+}
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0) printf "%.1fx", b / a; else print "-" }'; }
 
 printf '\n%-12s %12s %12s %14s %12s\n' tool "first (s)" "RSS (MiB)" "touched (s)" "RSS (MiB)"
-for tool in countersign aws rclone; do
-  printf '%-12s %12s %12d %14s %12d\n' "$tool" "$(field "$tool-first" 1)" "$(($(field "$tool-first" 2) / 1024))" \
-    "$(field "$tool-touched" 1)" "$(($(field "$tool-touched" 2) / 1024))"
+for tool in "${tools[@]}"; do
+  printf '%-12s %12s %12s %14s %12s\n' "$tool" "$(median first "$tool")" "$(peak first "$tool")" \
+    "$(median touched "$tool")" "$(peak touched "$tool")"
 done
-cs1=$(field countersign-first 1)
-cs2=$(field countersign-touched 1)
+printf '\nper run (first / touched, seconds):\n'
+for tool in "${tools[@]}"; do
+  printf '  %-12s' "$tool"
+  for run in $(seq 1 "$runs"); do
+    printf ' %s/%s' "$(cut -d' ' -f1 "$work/$tool-first-$run.time")" "$(cut -d' ' -f1 "$work/$tool-touched-$run.time")"
+  done
+  printf '\n'
+done
+
+cs1=$(median first countersign)
+cs2=$(median touched countersign)
 printf '\ncountersign is %s faster than aws s3 sync on the first sync and %s after touch\n' \
-  "$(ratio "$cs1" "$(field aws-first 1)")" "$(ratio "$cs2" "$(field aws-touched 1)")"
+  "$(ratio "$cs1" "$(median first aws)")" "$(ratio "$cs2" "$(median touched aws)")"
 printf 'countersign is %s faster than rclone sync --checksum on the first sync and %s after touch\n' \
-  "$(ratio "$cs1" "$(field rclone-first 1)")" "$(ratio "$cs2" "$(field rclone-touched 1)")"
-printf '(a ratio above 1.0x means countersign took less time)\n'
+  "$(ratio "$cs1" "$(median first rclone)")" "$(ratio "$cs2" "$(median touched rclone)")"
+printf '(medians of %s runs; a ratio above 1.0x means countersign took less time)\n' "$runs"
