@@ -46,12 +46,19 @@ func runAgent(t testing.TB, env []string, args ...string) result {
 	return runAgentAs(t, env, nil, args...)
 }
 
+// runAgentAs runs the agent as another user when cred is set. That user
+// may not be able to reach the checkout (CI may clone under /root), so the
+// binary is copied next to the test's files first.
 func runAgentAs(t testing.TB, env []string, cred *syscall.Credential, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	cmd := exec.CommandContext(ctx, countersignBin(t), args...)
+	bin := countersignBin(t)
+	if cred != nil {
+		bin = copyExecutable(t, bin)
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(env, "COUNTERSIGN_LOG_FORMAT=json")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -70,6 +77,28 @@ func runAgentAs(t testing.TB, env []string, cred *syscall.Credential, args ...st
 	}
 	t.Logf("countersign %s -> exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), res.code, res.stdout, tail(res.stderr, 4000))
 	return res
+}
+
+// copyExecutable copies bin into a fresh folder that every user can read.
+func copyExecutable(t testing.TB, bin string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "countersign-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(dir, "countersign")
+	if err := os.WriteFile(dst, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dst
 }
 
 func tail(s string, n int) string {
