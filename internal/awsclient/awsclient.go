@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
+	"github.com/rs/zerolog"
 )
 
 // Options are the settings a command may override. Empty fields keep the
@@ -46,6 +48,11 @@ func New(ctx context.Context, opts Options) (*Clients, error) {
 	loadOpts := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(httpClient),
 		config.WithRetryMaxAttempts(6),
+		config.WithLogger(sdkLogger{log: zerolog.Ctx(ctx)}),
+	}
+	if zerolog.Ctx(ctx).GetLevel() <= zerolog.DebugLevel {
+		// Each retry then gets a debug line with the attempt and the error.
+		loadOpts = append(loadOpts, config.WithClientLogMode(aws.LogRetries))
 	}
 	if opts.Region != "" {
 		loadOpts = append(loadOpts, config.WithRegion(opts.Region))
@@ -95,4 +102,18 @@ func endpointOverridden(flagValue, service string) bool {
 		return false
 	}
 	return os.Getenv("AWS_ENDPOINT_URL_"+service) != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
+}
+
+// sdkLogger sends the SDK's own log lines (retries, credential fallbacks)
+// through the command's zerolog logger, so they share its format.
+type sdkLogger struct {
+	log *zerolog.Logger
+}
+
+func (l sdkLogger) Logf(classification logging.Classification, format string, v ...any) {
+	ev := l.log.Debug()
+	if classification == logging.Warn {
+		ev = l.log.Warn()
+	}
+	ev.Str("component", "aws-sdk").Msgf(format, v...)
 }

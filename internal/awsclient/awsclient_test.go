@@ -1,8 +1,13 @@
 package awsclient
 
 import (
+	"bytes"
 	"context"
+	"strings"
 	"testing"
+
+	"github.com/aws/smithy-go/logging"
+	"github.com/rs/zerolog"
 )
 
 func TestEndpointOverridden(t *testing.T) {
@@ -47,5 +52,25 @@ func TestNewUsesPathStyleForEndpoint(t *testing.T) {
 	}
 	if got := cl.Config.Region; got != "eu-west-1" {
 		t.Errorf("region = %q, want eu-west-1", got)
+	}
+}
+
+func TestSDKLoggerLevels(t *testing.T) {
+	var out bytes.Buffer
+	log := zerolog.New(&out).Level(zerolog.DebugLevel)
+	l := sdkLogger{log: &log}
+
+	l.Logf(logging.Warn, "falling back to %s", "IMDSv1")
+	l.Logf(logging.Debug, "retrying request %s, attempt %d", "S3/PutObject", 2)
+
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("got %d lines, want 2: %q", len(lines), out.String())
+	}
+	if !strings.Contains(lines[0], `"level":"warn"`) || !strings.Contains(lines[0], "falling back to IMDSv1") {
+		t.Errorf("warn line = %s", lines[0])
+	}
+	if !strings.Contains(lines[1], `"level":"debug"`) || !strings.Contains(lines[1], "attempt 2") {
+		t.Errorf("debug line = %s", lines[1])
 	}
 }
