@@ -94,6 +94,12 @@ func (q *s3Request) forward() *s3Error {
 	for _, name := range droppedResponseHeaders {
 		header.Del(name)
 	}
+	// versitygw 1.8.0 sends these twice; S3 sends each once.
+	for _, name := range []string{"X-Amz-Request-Id", "X-Amz-Id-2"} {
+		if values := header.Values(name); len(values) > 1 {
+			header.Set(name, values[0])
+		}
+	}
 	q.reportSSE(resp, header)
 
 	q.w.WriteHeader(resp.StatusCode)

@@ -78,6 +78,9 @@ func newRecordingUpstream(t *testing.T) *recordingUpstream {
 			w.WriteHeader(http.StatusBadRequest)
 		default:
 			w.Header().Set("ETag", `"etag"`)
+			// versitygw 1.8.0 repeats its request id headers.
+			w.Header().Add("X-Amz-Request-Id", "UPSTREAMID")
+			w.Header().Add("X-Amz-Request-Id", "UPSTREAMID")
 		}
 	}))
 	t.Cleanup(u.Close)
@@ -679,5 +682,36 @@ func TestFrontStreamingCorrupt(t *testing.T) {
 		if got.bodyErr == nil && len(got.body) == len(data) {
 			t.Errorf("versitygw received the whole body of a corrupt upload")
 		}
+	}
+}
+
+func TestFrontSendsOneRequestID(t *testing.T) {
+	f := newFrontFixture(t, nil)
+	presigned, err := s3.NewPresignClient(f.s3As("build")).PresignPutObject(context.Background(), &s3.PutObjectInput{
+		Bucket: aws.String("dev-artifacts"),
+		Key:    aws.String("one-id.txt"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	req, err := http.NewRequest(presigned.Method, presigned.URL, strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, values := range presigned.SignedHeader {
+		req.Header[name] = values
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status = %d, want 200", resp.StatusCode)
+	}
+	if got := resp.Header.Values("X-Amz-Request-Id"); len(got) != 1 {
+		t.Errorf("X-Amz-Request-Id values = %q, want one", got)
 	}
 }
