@@ -28,7 +28,7 @@ type Options struct {
 	CodeBuildBuildARN string
 }
 
-// Result is what whoami found.
+// Result is the caller's identity and the outcome of the checks.
 type Result struct {
 	Caller     Principal `json:"caller"`
 	UserID     string    `json:"user_id"`

@@ -1,5 +1,5 @@
 // Package preflight proves, before a build spends time, that its role can
-// do what sync will do against the destination bucket: it checks the
+// do what sync will do against the destination bucket. It checks the
 // identity, the bucket's owner, listing, and a canary object's put, get and
 // delete, and explains every denial.
 package preflight
@@ -137,18 +137,18 @@ type runner struct {
 
 func (r *runner) whoami(ctx context.Context, stsc identity.STSClient) bool {
 	start := time.Now()
-	who, err := identity.Whoami(ctx, stsc, r.opts.Identity)
+	identityResult, err := identity.Whoami(ctx, stsc, r.opts.Identity)
 	step := Step{Name: StepWhoami, Operation: "GetCallerIdentity", Duration: time.Since(start)}
-	r.res.Identity = who
+	r.res.Identity = identityResult
 
 	switch {
-	case who != nil && err == nil:
+	case identityResult != nil && err == nil:
 		step.Status = StatusOK
-		step.Detail = describeCaller(who)
-	case who != nil:
+		step.Detail = describeCaller(identityResult)
+	case identityResult != nil:
 		step.Status = StatusError
-		step.Detail = describeCaller(who)
-		step.Error = who.Problem
+		step.Detail = describeCaller(identityResult)
+		step.Error = identityResult.Problem
 	default:
 		step.Status = StatusError
 		step.Error = err.Error()
@@ -156,10 +156,10 @@ func (r *runner) whoami(ctx context.Context, stsc identity.STSClient) bool {
 			step.Status = StatusDenied
 		}
 	}
-	if who != nil {
-		r.caller = who.Caller.ARN
-		r.role = who.RoleARN
-		if r.opts.Identity.ExpectRole != "" && who.Matches {
+	if identityResult != nil {
+		r.caller = identityResult.Caller.ARN
+		r.role = identityResult.RoleARN
+		if r.opts.Identity.ExpectRole != "" && identityResult.Matches {
 			// The expected role keeps its IAM path, which the session ARN drops.
 			r.role = r.opts.Identity.ExpectRole
 		}
@@ -168,8 +168,8 @@ func (r *runner) whoami(ctx context.Context, stsc identity.STSClient) bool {
 	return step.Status == StatusOK
 }
 
-func describeCaller(who *identity.Result) string {
-	c := who.Caller
+func describeCaller(result *identity.Result) string {
+	c := result.Caller
 	if c.Kind == identity.KindAssumedRole {
 		return fmt.Sprintf("%s (role %s, account %s)", c.ARN, c.Name, c.Account)
 	}
