@@ -381,7 +381,7 @@ func (s *syncer) result(ctx context.Context, total int) error {
 		}
 		denied := slices.ContainsFunc(failed, func(f Failure) bool { return denial.IsAccessDenied(f.err) })
 		if denied {
-			errs = append(errs, fmt.Errorf("%d of %d files failed, S3 denied access, first %s: %s: %w", len(failed), total, name, first.Error, exitcode.ErrAccessDenied))
+			errs = append(errs, fmt.Errorf("%d of %d files failed, S3 denied access, first %s: %s (run `countersign preflight` with the same bucket and prefix to see which account denied it and the fix): %w", len(failed), total, name, first.Error, exitcode.ErrAccessDenied))
 		} else {
 			errs = append(errs, fmt.Errorf("%d of %d files failed, first %s: %s", len(failed), total, name, first.Error))
 		}
