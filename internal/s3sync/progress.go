@@ -72,6 +72,7 @@ func (p *progress) renderBar(out io.Writer) {
 	bar := progressbar.NewOptions64(limit,
 		progressbar.OptionSetWriter(out),
 		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowCount(),
 		progressbar.OptionUseIECUnits(true),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(100*time.Millisecond),
