@@ -7,10 +7,10 @@ import (
 	"testing"
 )
 
-// FuzzParse checks that Parse never panics and that every policy it accepts
-// survives a format and parse round trip unchanged.
+// FuzzParse checks that Parse and Validate never panic and that every
+// policy Parse accepts survives a format and parse round trip unchanged.
 func FuzzParse(f *testing.F) {
-	for _, dir := range []string{"valid", "invalid"} {
+	for _, dir := range []string{"valid", "invalid", "validate"} {
 		files, err := filepath.Glob(filepath.Join("testdata", dir, "*.json"))
 		if err != nil {
 			f.Fatal(err)
@@ -30,6 +30,10 @@ func FuzzParse(f *testing.F) {
 		p, err := Parse(data)
 		if err != nil {
 			return
+		}
+
+		for _, kind := range Kinds {
+			Validate(p, kind)
 		}
 
 		formatted, err := Format(p)
