@@ -7,9 +7,11 @@ import (
 	"time"
 )
 
-// dateLayouts are the ISO 8601 forms that the IAM condition operators
-// reference shows for Date operators. A value in epoch seconds is also
-// accepted.
+// dateLayouts are the ISO 8601 forms accepted for Date operators, besides
+// epoch seconds.
+//
+// NOTE: IAM accepts further ISO 8601 forms (week dates, basic format), so
+// a valid but rare date form gets a false warning.
 var dateLayouts = []string{
 	time.RFC3339,
 	"2006-01-02T15:04:05.000Z07:00",
@@ -23,7 +25,7 @@ func checkConditionValues(st *Statement, report reportFunc) {
 	for _, c := range st.Condition {
 		for _, v := range c.Values {
 			// A policy variable is substituted at request time, so its
-			// text says nothing about the final value.
+			// text does not show the final value.
 			if strings.Contains(v, "${") {
 				continue
 			}

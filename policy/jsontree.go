@@ -8,7 +8,7 @@ import (
 	"io"
 )
 
-// maxDepth bounds nesting. A valid policy nests at most five levels
+// maxDepth bounds nesting. A valid policy nests six levels deep at most
 // (policy, Statement array, statement, Condition, operator, value array),
 // so anything deeper is rejected before it can cost stack or time.
 const maxDepth = 16

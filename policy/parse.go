@@ -22,7 +22,7 @@ type ParseError struct {
 	// for the document as a whole.
 	Field string
 
-	// Message says what is wrong and how to fix it.
+	// Message describes the problem and its fix.
 	Message string
 
 	// Err is the underlying JSON syntax error, if any.
@@ -320,9 +320,12 @@ func validService(s string) bool {
 	return true
 }
 
-// validActionName accepts letters, digits and the wildcards. IAM action
-// names are alphanumeric, and the service authorization reference lists
-// none with other characters.
+// validActionName accepts letters, digits, hyphens, underscores and the
+// wildcards * and ?.
+//
+// NOTE: the policy grammar does not define the action name characters.
+// Hyphens and underscores are accepted so that the check errs toward
+// accepting a name IAM might accept.
 func validActionName(s string) bool {
 	if s == "" {
 		return false
@@ -354,7 +357,7 @@ func actionFix(raw string, all []string) string {
 		return fmt.Sprintf("has no action name after the colon; write %q for every action of the service", service+":*")
 	}
 
-	return fmt.Sprintf("has an invalid action name %q; an action name has only letters, digits and the wildcards * and ?", name)
+	return fmt.Sprintf("has an invalid action name %q; use only letters, digits, hyphens, underscores and the wildcards * and ?", name)
 }
 
 func guessService(all []string) string {

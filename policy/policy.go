@@ -155,7 +155,7 @@ const (
 )
 
 // Principal is a Principal or NotPrincipal element. The values are kept as
-// written. ARNs among them are parsed only when a caller needs their parts.
+// written, and a caller that needs an ARN's parts splits it with ParseARN.
 type Principal struct {
 	// Star is true when the element is the string "*".
 	Star bool

@@ -46,8 +46,8 @@ func (k Kind) needsResource() bool {
 }
 
 // allowsPrincipal reports whether statements of this kind may name a
-// principal. Policies attached to an identity, SCPs, permissions boundaries
-// and session policies apply to whoever holds them, so they have none.
+// principal. Identity policies, SCPs, permissions boundaries and session
+// policies apply to the principal they are attached to or passed for.
 func (k Kind) allowsPrincipal() bool {
 	return k == KindResource || k == KindTrust || k == KindRCP
 }
@@ -154,7 +154,7 @@ func checkKind(st *Statement, kind Kind, report reportFunc) {
 	}
 
 	if !kind.allowsPrincipal() && hasPrincipal {
-		report(SeverityError, CodePrincipalNotAllowed, "Principal", "a %s policy applies to whoever holds it and takes no Principal; remove it", kind)
+		report(SeverityError, CodePrincipalNotAllowed, "Principal", "a %s policy applies to the principal it is attached to, so Principal is not allowed; remove it", kind)
 	}
 
 	if kind.allowsPrincipal() && !hasPrincipal {
@@ -177,8 +177,8 @@ func checkKind(st *Statement, kind Kind, report reportFunc) {
 	}
 }
 
-// trustActions are the actions a role trust policy grants, per the IAM
-// User Guide pages on role trust policies and session tags.
+// trustActions are the sts actions that a role trust policy grants: the
+// three AssumeRole calls and the session attributes set while assuming.
 var trustActions = []string{
 	"sts:assumerole",
 	"sts:assumerolewithsaml",
@@ -219,9 +219,11 @@ func isTrustAction(pattern string) bool {
 	return false
 }
 
-// uniqueIDPrefixes are the first four characters of IAM unique IDs, from the
-// IAM User Guide page "IAM identifiers". IAM shows a role's or user's unique
-// ID in a policy in place of its ARN when the role or user was deleted.
+// uniqueIDPrefixes are the first four characters of IAM unique IDs, from
+// "Understanding unique ID prefixes" in the IAM User Guide page "IAM
+// identifiers". Per the AWS Knowledge Center article on unknown principal
+// formats, a resource policy shows an AIDA or AROA ID in place of an ARN
+// once the user or role was deleted.
 var uniqueIDPrefixes = map[string]string{
 	"ABIA": "STS service bearer token",
 	"ACCA": "context-specific credential",
@@ -282,7 +284,7 @@ func checkPrincipals(st *Statement, report reportFunc) {
 	}
 }
 
-// s3ARNScope says which S3 resource types an ARN can match.
+// s3ARNScope is the S3 resource type an ARN can match.
 type s3ARNScope int
 
 const (

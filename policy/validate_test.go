@@ -2,6 +2,7 @@ package policy
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -11,18 +12,10 @@ import (
 func findingKeys(findings []Finding) []string {
 	keys := []string{}
 	for _, f := range findings {
-		keys = append(keys, strings.Join([]string{itoa(f.Statement), f.Code}, " "))
+		keys = append(keys, strconv.Itoa(f.Statement)+" "+f.Code)
 	}
 
 	return keys
-}
-
-func itoa(i int) string {
-	if i < 0 {
-		return "-"
-	}
-
-	return string(rune('0' + i))
 }
 
 func TestValidateFixtures(t *testing.T) {
