@@ -247,7 +247,7 @@ func (r *resolver) parameter(name string, param any, path string) (any, error) {
 	if typeName == "CommaDelimitedList" || strings.HasPrefix(typeName, "List<") {
 		items := []any{}
 		for _, item := range strings.Split(text, ",") {
-			items = append(items, strings.TrimSpace(item))
+			items = append(items, item)
 		}
 
 		return items, nil
