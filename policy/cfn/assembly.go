@@ -190,7 +190,7 @@ func LoadCloudAssembly(dir string) (*Assembly, error) {
 
 		data, err := os.ReadFile(templatePath)
 		if err != nil {
-			return nil, fmt.Errorf("read template of stack %q: %w", art.id, err)
+			return nil, fmt.Errorf("read template of stack %q: %w; run cdk synth again to rewrite the cloud assembly", art.id, err)
 		}
 
 		template, err := decodeJSON(data)

@@ -45,6 +45,10 @@ func decodeJSON(data []byte) (any, error) {
 	dec.UseNumber()
 
 	v, err := decodeValue(dec, 0)
+	if errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("input ends before the JSON value is complete: %w", io.ErrUnexpectedEOF)
+	}
+
 	if err != nil {
 		return nil, err
 	}
