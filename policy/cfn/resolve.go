@@ -51,10 +51,26 @@ type resolver struct {
 	resources  *object
 
 	// logicalID and depth describe the current resolution, for errors and
-	// to stop reference cycles such as a role whose name refers to itself.
+	// to bound nesting.
 	logicalID string
 	depth     int
+
+	// names caches each resource's resolved physical name, so that a
+	// template whose names refer to each other resolves in linear time.
+	// pending holds the names being resolved, to detect reference cycles.
+	names   map[string]nameResult
+	pending map[string]bool
 }
+
+type nameResult struct {
+	name string
+	err  error
+}
+
+// maxValueLength bounds a resolved string. It is well above the largest
+// IAM policy document (20 KB for an S3 bucket policy), so only a template
+// built to blow up memory reaches it.
+const maxValueLength = 64 << 10
 
 func (r *resolver) fail(path, format string, args ...any) error {
 	return &UnresolvedError{Stack: r.stack, LogicalID: r.logicalID, Path: path, Reason: fmt.Sprintf(format, args...)}
@@ -281,7 +297,35 @@ func (r *resolver) physicalName(logicalID string, res any, property, path string
 		return "", r.fail(path, "resource %s has no %s, so CloudFormation generates its name at deploy time; set %s in the CDK app", logicalID, property, property)
 	}
 
-	return r.resolveString(name, fmt.Sprintf("Resources.%s.Properties.%s", logicalID, property))
+	if cached, ok := r.names[logicalID]; ok {
+		return cached.name, cached.err
+	}
+
+	if r.pending[logicalID] {
+		return "", r.fail(path, "the %s of resource %s refers back to itself; break the reference cycle", property, logicalID)
+	}
+
+	if r.names == nil {
+		r.names = map[string]nameResult{}
+		r.pending = map[string]bool{}
+	}
+
+	r.pending[logicalID] = true
+	value, err := r.resolveString(name, fmt.Sprintf("Resources.%s.Properties.%s", logicalID, property))
+	delete(r.pending, logicalID)
+
+	r.names[logicalID] = nameResult{name: value, err: err}
+
+	return value, err
+}
+
+// checkLength rejects a resolved string longer than maxValueLength.
+func (r *resolver) checkLength(s, path string) (string, error) {
+	if len(s) > maxValueLength {
+		return "", r.fail(path, "resolves to %d bytes, more than the %d-byte limit for a policy value", len(s), maxValueLength)
+	}
+
+	return s, nil
 }
 
 func (r *resolver) getAtt(arg any, path string) (any, error) {
@@ -424,7 +468,7 @@ func (r *resolver) join(arg any, path string) (any, error) {
 		}
 	}
 
-	return strings.Join(parts, delimiter), nil
+	return r.checkLength(strings.Join(parts, delimiter), path)
 }
 
 func (r *resolver) sub(arg any, path string) (any, error) {
@@ -491,9 +535,13 @@ func (r *resolver) substitute(template string, variables *object, path string) (
 		}
 
 		b.WriteString(value)
+
+		if b.Len() > maxValueLength {
+			return r.checkLength(b.String(), path)
+		}
 	}
 
-	return b.String(), nil
+	return r.checkLength(b.String(), path)
 }
 
 func (r *resolver) subVariable(name string, variables *object, path string) (string, error) {

@@ -2,6 +2,7 @@ package cfn
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -194,7 +195,7 @@ func TestResolveUnresolved(t *testing.T) {
 		{"SubUnclosed", "111111111111", "eu-west-1", `{"Fn::Sub": "arn:${AWS::Region"}`, "Value.Fn::Sub", "without a closing"},
 		{"SubVariableInPath", "111111111111", "eu-west-1", `{"Fn::Sub": ["${X}", {"X": {"Fn::ImportValue": "E"}}]}`, "Value.Fn::Sub[1].X.Fn::ImportValue", "Fn::ImportValue"},
 		{"RefNotString", "111111111111", "eu-west-1", `{"Ref": 1}`, "Value.Ref", "takes a string"},
-		{"SelfReferentialRole", "111111111111", "eu-west-1", `{"Ref": "LoopRole"}`, "", "deeper than"},
+		{"SelfReferentialRole", "111111111111", "eu-west-1", `{"Ref": "LoopRole"}`, "Resources.LoopRole.Properties.RoleName.Ref", "refers back to itself"},
 		{"BadRolePath", "111111111111", "eu-west-1", `{"Fn::GetAtt": ["BadPathRole", "Arn"]}`, "Resources.BadPathRole.Properties.Path", "begin and end with a slash"},
 	}
 
@@ -254,5 +255,58 @@ func TestPartitionFor(t *testing.T) {
 				t.Errorf("urlSuffixFor(%q): got %q, want %q", partition, got, tt.suffix)
 			}
 		})
+	}
+}
+
+// TestResolveFanOut checks that names referring twice to the previous name
+// resolve once each and stop at the length limit instead of growing 2^n.
+func TestResolveFanOut(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"Resources": {"Role0": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "ab"}}`)
+
+	for i := 1; i <= 60; i++ {
+		fmt.Fprintf(&b, `, "Role%d": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": {"Fn::Sub": "${Role%d}${Role%d}"}}}`, i, i-1, i-1)
+	}
+
+	b.WriteString(`}}`)
+
+	root := mustDecode(t, b.String()).(*object)
+	resources, _ := root.get("Resources")
+	r := &resolver{stack: "Tools", parameters: newObject(), resources: resources.(*object), logicalID: "Subject"}
+
+	got, err := r.resolve(mustDecode(t, `{"Ref": "Role8"}`), "Value")
+	if err != nil || got != strings.Repeat("ab", 256) {
+		t.Errorf("Role8: got %d bytes, %v, want 512 bytes", len(fmt.Sprint(got)), err)
+	}
+
+	_, err = r.resolve(mustDecode(t, `{"Ref": "Role60"}`), "Value")
+	if err == nil || !strings.Contains(err.Error(), "byte limit") {
+		t.Errorf("Role60: got %v, want the length limit error", err)
+	}
+}
+
+// TestResolveLongChain checks that a chain of names each referring to the
+// next stops at the depth limit instead of exhausting the stack.
+func TestResolveLongChain(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"Resources": {"Role0": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "end"}}`)
+
+	for i := 1; i <= 300; i++ {
+		fmt.Fprintf(&b, `, "Role%d": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": {"Ref": "Role%d"}}}`, i, i-1)
+	}
+
+	b.WriteString(`}}`)
+
+	root := mustDecode(t, b.String()).(*object)
+	resources, _ := root.get("Resources")
+
+	r := &resolver{stack: "Tools", parameters: newObject(), resources: resources.(*object), logicalID: "Subject"}
+	if got, err := r.resolve(mustDecode(t, `{"Ref": "Role100"}`), "Value"); err != nil || got != "end" {
+		t.Errorf("Role100: got %v, %v, want end", got, err)
+	}
+
+	r = &resolver{stack: "Tools", parameters: newObject(), resources: resources.(*object), logicalID: "Subject"}
+	if _, err := r.resolve(mustDecode(t, `{"Ref": "Role300"}`), "Value"); err == nil || !strings.Contains(err.Error(), "nest deeper than") {
+		t.Errorf("Role300: got %v, want the depth limit error", err)
 	}
 }

@@ -149,9 +149,12 @@ func (ex *extractor) role(id string, res any) Role {
 
 		arn, err := ex.r.roleARN(id, res, base)
 		if err != nil {
+			// The error is copied because the resolver caches and shares it.
 			var ue *UnresolvedError
 			if errors.As(err, &ue) {
-				ue.Reason = "role ARN: " + ue.Reason
+				labelled := *ue
+				labelled.Reason = "role ARN: " + ue.Reason
+				err = &labelled
 			}
 
 			ex.problem(err)
