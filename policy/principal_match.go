@@ -84,6 +84,12 @@ func (c *caller) matchAWS(v string) PrincipalMatch {
 		return PrincipalNoMatch
 	}
 
+	// Every ARN that can match names the caller's account, so most values
+	// are rejected here without splitting them.
+	if !strings.Contains(v, c.account) || c.account == "" {
+		return PrincipalNoMatch
+	}
+
 	// A unique id such as AROA... or AIDA... is what IAM shows once the
 	// named principal was deleted, so it matches no caller.
 	arn, ok := cutARN(v)
