@@ -76,8 +76,9 @@ type Role struct {
 	Path string
 
 	// Trust is the parsed AssumeRolePolicyDocument, and TrustJSON the same
-	// document resolved. Both are nil when it could not be resolved or
-	// parsed; Stack.Problems says why.
+	// document resolved. Trust is nil when the document could not be
+	// resolved or parsed, and TrustJSON is nil when it could not be
+	// resolved. Stack.Problems contains the reason.
 	Trust     *policy.Policy
 	TrustJSON []byte
 

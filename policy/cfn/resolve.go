@@ -18,14 +18,14 @@ type UnresolvedError struct {
 	// Stack is the stack name.
 	Stack string
 
-	// LogicalID is the logical id of the resource that holds the value.
+	// LogicalID is the logical id of the resource that contains the value.
 	LogicalID string
 
 	// Path is the JSON path of the value in the template, such as
 	// "Resources.Bucket.Properties.BucketName".
 	Path string
 
-	// Reason says why the value is unresolved and how to make it resolvable.
+	// Reason is the cause, with the change that makes the value resolvable.
 	Reason string
 }
 
@@ -239,8 +239,8 @@ func (r *resolver) parameter(name string, param any, path string) (any, error) {
 	typ, _ := obj.get("Type")
 	typeName, _ := typ.(string)
 
-	// The Default of an SSM parameter type is the SSM parameter's name, and
-	// CloudFormation substitutes the stored value, which only AWS knows.
+	// The Default of an SSM parameter type is the SSM parameter's name.
+	// CloudFormation substitutes the value stored in SSM at deploy time.
 	if strings.HasPrefix(typeName, "AWS::SSM::Parameter::") {
 		return nil, r.fail(path, "parameter %q has type %s, whose value is read from SSM at deploy time", name, typeName)
 	}
@@ -672,8 +672,8 @@ func resourceProperties(res any) *object {
 
 // partitionFor returns the partition of a region, from its name prefix.
 func partitionFor(region string) string {
-	// NOTE: the isolated partitions (aws-iso*) follow the region prefixes
-	// of the AWS SDKs' endpoint data; no fixture exercises them.
+	// NOTE: the region prefixes and URL suffixes of the isolated partitions
+	// (aws-iso*) are not checked against AWS endpoint data.
 	prefixes := []struct{ prefix, partition string }{
 		{"cn-", "aws-cn"},
 		{"us-gov-", "aws-us-gov"},
