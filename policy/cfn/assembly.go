@@ -168,44 +168,71 @@ func (a *Assembly) Problems() []error {
 	return all
 }
 
-// LoadCloudAssembly reads dir/manifest.json and every stack template it
-// lists, and extracts the stacks' policies. It returns an error naming the
-// file when the manifest or a template cannot be read or is malformed.
-// Values that cannot be resolved do not fail the load: they are listed in
-// each Stack's Problems.
-//
-// NOTE: nested cloud assemblies (artifacts of type "cdk:cloud-assembly",
-// which CDK writes for Stages) are not followed.
-func LoadCloudAssembly(dir string) (*Assembly, error) {
-	manifestPath := filepath.Join(dir, "manifest.json")
+// maxNesting bounds how deep nested cloud assemblies are followed, so that
+// a manifest naming its own folder cannot loop.
+const maxNesting = 16
 
-	artifacts, err := readManifest(manifestPath)
-	if err != nil {
+// LoadCloudAssembly reads dir/manifest.json, the manifests of nested cloud
+// assemblies (CDK Stages) and every stack template they list, and extracts
+// the stacks' policies. It returns an error naming the file when a
+// manifest or a template cannot be read or is malformed. Values that
+// cannot be resolved do not fail the load: they are listed in each Stack's
+// Problems.
+func LoadCloudAssembly(dir string) (*Assembly, error) {
+	assembly := &Assembly{Dir: dir}
+
+	if err := assembly.load("", 0); err != nil {
 		return nil, err
 	}
 
-	assembly := &Assembly{Dir: dir}
+	if len(assembly.Stacks) == 0 {
+		return nil, fmt.Errorf("manifest %s lists no artifact of type aws:cloudformation:stack; check that the CDK app defines a stack", filepath.Join(dir, "manifest.json"))
+	}
 
-	for _, art := range artifacts {
-		templatePath := filepath.Join(dir, art.templateFile)
+	return assembly, nil
+}
+
+// load reads the manifest in the folder sub of the assembly, then the
+// nested assemblies it lists, appending stacks in manifest order.
+func (a *Assembly) load(sub string, depth int) error {
+	manifestPath := filepath.Join(a.Dir, sub, "manifest.json")
+
+	if depth > maxNesting {
+		return fmt.Errorf("manifest %s: nested cloud assemblies are deeper than %d levels; check each directoryName", manifestPath, maxNesting)
+	}
+
+	contents, err := readManifest(manifestPath)
+	if err != nil {
+		return err
+	}
+
+	for _, art := range contents.stacks {
+		art.templateFile = filepath.Join(sub, art.templateFile)
+		templatePath := filepath.Join(a.Dir, art.templateFile)
 
 		data, err := os.ReadFile(templatePath)
 		if err != nil {
-			return nil, fmt.Errorf("read template of stack %q: %w; run cdk synth again to rewrite the cloud assembly", art.id, err)
+			return fmt.Errorf("read template of stack %q: %w; run cdk synth again to rewrite the cloud assembly", art.id, err)
 		}
 
 		template, err := decodeJSON(data)
 		if err != nil {
-			return nil, fmt.Errorf("template %s is not valid JSON: %w", templatePath, err)
+			return fmt.Errorf("template %s is not valid JSON: %w", templatePath, err)
 		}
 
 		stack, err := loadStack(art, template)
 		if err != nil {
-			return nil, fmt.Errorf("template %s: %w", templatePath, err)
+			return fmt.Errorf("template %s: %w", templatePath, err)
 		}
 
-		assembly.Stacks = append(assembly.Stacks, stack)
+		a.Stacks = append(a.Stacks, stack)
 	}
 
-	return assembly, nil
+	for _, nested := range contents.nested {
+		if err := a.load(filepath.Join(sub, nested), depth+1); err != nil {
+			return err
+		}
+	}
+
+	return nil
 }

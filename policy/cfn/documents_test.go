@@ -123,3 +123,35 @@ func TestDocumentProblems(t *testing.T) {
 		t.Errorf("got bucket policies %+v, want none because the only one fails to parse", s.BucketPolicies)
 	}
 }
+
+func TestNestedAssemblyStage(t *testing.T) {
+	a, err := LoadCloudAssembly(filepath.Join("testdata", "stages"))
+	if err != nil {
+		t.Fatalf("LoadCloudAssembly: %v", err)
+	}
+
+	if len(a.Stacks) != 1 {
+		t.Fatalf("got %d stacks, want 1", len(a.Stacks))
+	}
+
+	s := a.Stacks[0]
+	got := []string{s.Name, s.ArtifactID, s.TemplateFile, s.Partition}
+	want := []string{"Prod-Dev", "ProdDevStack8C3A51F0", filepath.Join("assembly-Prod", "ProdDevStack8C3A51F0.template.json"), "aws-us-gov"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("stack: got %q, want %q", got, want)
+	}
+
+	bp, ok := a.BucketPolicyFor("prod-artifacts")
+	if !ok {
+		t.Fatalf("BucketPolicyFor(prod-artifacts) found nothing; problems %v", a.Problems())
+	}
+
+	st := bp.Policy.Statements[0]
+	if got := st.Principal.Values(policy.PrincipalAWS); !reflect.DeepEqual(got, []string{"arn:aws-us-gov:iam::111111111111:role/service-role/CodeBuildRole"}) {
+		t.Errorf("principal: got %q", got)
+	}
+
+	if got := st.Resource[0].Raw; got != "arn:aws-us-gov:s3:::prod-artifacts/*" {
+		t.Errorf("resource: got %q", got)
+	}
+}

@@ -31,6 +31,9 @@ func TestLoadCloudAssemblyMalformed(t *testing.T) {
 		{"template-no-resources", "Tools.template.json", "no Resources section"},
 		{"template-resource-no-type", "Tools.template.json", "resource Bucket is not an object with a string Type"},
 		{"template-parameters-array", "Tools.template.json", "Parameters is an array"},
+		{"nested-loop", "manifest.json", "deeper than 16 levels"},
+		{"nested-escapes", "manifest.json", "directoryName \"../stages\" is not a relative path inside the assembly folder"},
+		{"nested-no-manifest", "assembly-Prod/manifest.json", "run cdk synth"},
 	}
 
 	for _, tt := range tests {

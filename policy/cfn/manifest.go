@@ -30,10 +30,17 @@ type stackArtifact struct {
 	templateFile string
 }
 
-// readManifest reads the stack artifacts of a cloud assembly manifest in
-// manifest order. Artifacts of other types (asset manifests, the tree) are
+// manifestContents lists a manifest's stack artifacts and the folders of
+// its nested cloud assemblies, both in manifest order.
+type manifestContents struct {
+	stacks []stackArtifact
+	nested []string
+}
+
+// readManifest reads the stack artifacts and nested cloud assemblies of a
+// manifest. Artifacts of other types (asset manifests, the tree) are
 // skipped.
-func readManifest(path string) ([]stackArtifact, error) {
+func readManifest(path string) (*manifestContents, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read cloud assembly manifest: %w; run cdk synth to create it", err)
@@ -59,38 +66,60 @@ func readManifest(path string) ([]stackArtifact, error) {
 		return nil, fmt.Errorf("manifest %s: artifacts is %s; expected an object", path, kindOf(raw))
 	}
 
-	var stacks []stackArtifact
+	contents := &manifestContents{}
 
 	for _, id := range artifacts.keys {
-		art, err := readArtifact(id, artifacts.fields[id])
-		if err != nil {
-			return nil, fmt.Errorf("manifest %s: artifact %q: %w", path, id, err)
+		obj, ok := artifacts.fields[id].(*object)
+		if !ok {
+			return nil, fmt.Errorf("manifest %s: artifact %q is %s; expected an object", path, id, kindOf(artifacts.fields[id]))
 		}
 
-		if art != nil {
-			stacks = append(stacks, *art)
+		typ, _ := obj.get("type")
+
+		switch typ {
+		case "aws:cloudformation:stack":
+			art, err := readStackArtifact(id, obj)
+			if err != nil {
+				return nil, fmt.Errorf("manifest %s: artifact %q: %w", path, id, err)
+			}
+
+			contents.stacks = append(contents.stacks, *art)
+		case "cdk:cloud-assembly":
+			dir, err := readNestedAssembly(obj)
+			if err != nil {
+				return nil, fmt.Errorf("manifest %s: artifact %q: %w", path, id, err)
+			}
+
+			contents.nested = append(contents.nested, dir)
 		}
 	}
 
-	if len(stacks) == 0 {
-		return nil, fmt.Errorf("manifest %s lists no artifact of type aws:cloudformation:stack; check that the CDK app defines a stack", path)
-	}
-
-	return stacks, nil
+	return contents, nil
 }
 
-// readArtifact returns the stack artifact, or nil for other artifact types.
-func readArtifact(id string, raw any) (*stackArtifact, error) {
-	obj, ok := raw.(*object)
+// readNestedAssembly returns the folder of a nested cloud assembly, which
+// CDK writes for each Stage.
+func readNestedAssembly(obj *object) (string, error) {
+	propsRaw, _ := obj.get("properties")
+	props, ok := propsRaw.(*object)
 	if !ok {
-		return nil, fmt.Errorf("is %s; expected an object", kindOf(raw))
+		return "", fmt.Errorf("properties is missing or not an object")
 	}
 
-	typ, _ := obj.get("type")
-	if typ != "aws:cloudformation:stack" {
-		return nil, nil
+	dir, ok := stringField(props, "directoryName")
+	if !ok || dir == "" {
+		return "", fmt.Errorf("properties.directoryName is missing or not a string")
 	}
 
+	if !filepath.IsLocal(dir) {
+		return "", fmt.Errorf("properties.directoryName %q is not a relative path inside the assembly folder", dir)
+	}
+
+	return dir, nil
+}
+
+// readStackArtifact reads an artifact of type aws:cloudformation:stack.
+func readStackArtifact(id string, obj *object) (*stackArtifact, error) {
 	env, ok := stringField(obj, "environment")
 	if !ok {
 		return nil, fmt.Errorf("environment is missing or not a string; expected \"aws://ACCOUNT/REGION\"")
