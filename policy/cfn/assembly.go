@@ -57,7 +57,8 @@ type Stack struct {
 	// Problems lists what could not be resolved or parsed: an unknown
 	// environment (ErrUnknownEnvironment), values known only at deploy time
 	// (*UnresolvedError) and policies that fail policy.Parse
-	// (policy.ErrInvalid).
+	// (policy.ErrInvalid). Each document reports only its first unresolved
+	// value, so fixing it may reveal another.
 	Problems []error
 }
 

@@ -228,8 +228,8 @@ func (r *resolver) pseudo(name, path string) (string, error) {
 
 // parameter resolves Ref of a template parameter to its Default.
 //
-// NOTE: a deployment may override the Default with --parameters; the
-// resolved policies show the values a plain deploy would use.
+// NOTE: a deployment may override the Default with --parameters, so the
+// resolved policies show the values of a deploy without overrides.
 func (r *resolver) parameter(name string, param any, path string) (any, error) {
 	obj, ok := param.(*object)
 	if !ok {
