@@ -473,3 +473,90 @@ func TestEvaluateExplanationPrincipal(t *testing.T) {
 		t.Errorf("Reason() = %q, want it to start with principal", reason)
 	}
 }
+
+func TestEvaluateAllowedBy(t *testing.T) {
+	tests := []struct {
+		name string
+		req  Request
+		set  fixtureSet
+		want []PolicyType
+	}{
+		{name: "CrossAccountBothSides", req: crossAccountPut(),
+			set: fixtureSet{identity: []string{"identity_put_artifacts"}, resource: "bucket_cross_account_role"}, want: []PolicyType{TypeIdentity, TypeResource}},
+		{name: "ResourceOnly", req: devRequest(aliceSession, "s3:GetObject", artifact),
+			set: fixtureSet{resource: "bucket_session"}, want: []PolicyType{TypeResource}},
+		{name: "RootUserImplicit", req: devRequest(devRoot, "s3:GetObject", artifact), want: []PolicyType{TypeIdentity}},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Evaluate(tt.req, tt.set.load(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			if got.Decision != Allowed {
+				t.Fatalf("Decision = %v, want Allowed\n%s", got.Decision, got)
+			}
+
+			if !slices.Equal(got.AllowedBy, tt.want) {
+				t.Errorf("AllowedBy = %v, want %v", got.AllowedBy, tt.want)
+			}
+		})
+	}
+}
+
+func TestEvaluateSameAccountDelegation(t *testing.T) {
+	req := Request{Principal: buildSession, PrincipalRoleARN: buildRole, Action: "s3:PutObject",
+		Resource: "arn:aws:s3:::tools-cache/x", ResourceAccount: toolsAccount}
+	set := PolicySet{Resource: loadEvalPolicy(t, "bucket_account_root")}
+	set.Resource.Statements[0].Resource[0].Raw = "arn:aws:s3:::tools-cache/*"
+
+	got, err := Evaluate(req, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if got.Decision != ImplicitDeny {
+		t.Errorf("Decision = %v, want ImplicitDeny because naming the account only delegates", got.Decision)
+	}
+
+	if !slices.Equal(got.DeniedBy, []PolicyType{TypeIdentity}) {
+		t.Errorf("DeniedBy = %v, want [identity]", got.DeniedBy)
+	}
+}
+
+func TestEvaluateTrustSameAccount(t *testing.T) {
+	names := func(principal string) *Policy {
+		p, err := Parse([]byte(`{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "` + principal + `"}, "Action": "sts:AssumeRole"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		return p
+	}
+
+	req := Request{Principal: carolUser, Resource: deliveryRole}
+
+	direct, err := EvaluateTrust(req, names(carolUser), PolicySet{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if direct.Decision != Allowed {
+		t.Errorf("trust naming the user: Decision = %v, want Allowed\n%s", direct.Decision, direct)
+	}
+
+	delegated, err := EvaluateTrust(req, names(devRoot), PolicySet{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if delegated.Decision != ImplicitDeny {
+		t.Errorf("trust naming the account without identity policy: Decision = %v, want ImplicitDeny", delegated.Decision)
+	}
+
+	if !slices.Equal(delegated.DeniedBy, []PolicyType{TypeIdentity}) {
+		t.Errorf("trust naming the account: DeniedBy = %v, want [identity]", delegated.DeniedBy)
+	}
+}
