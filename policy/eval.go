@@ -294,6 +294,10 @@ func (d *decisionInputs) decide(r *Result, c *caller, resourceType PolicyType, h
 		// A resource policy that names the role, everyone or the account
 		// is limited by the boundary and session policies, and naming the
 		// account only delegates to the identity policies.
+		//
+		// NOTE: the boundary and session policy references describe the
+		// role ARN and the session ARN; treating "*" like the role ARN is
+		// an assumption.
 		if grant == PrincipalMatchRole || grant == PrincipalMatchWildcard {
 			identityAllow = true
 		}
