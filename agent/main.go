@@ -54,6 +54,7 @@ type cli struct {
 	Whoami    whoamiCmd    `cmd:"" help:"Show the identity the build's credentials belong to and check it is the expected role."`
 	Preflight preflightCmd `cmd:"" help:"Check identity, bucket owner, listing and a canary put, get and delete before the build."`
 	Sync      syncCmd      `cmd:"" help:"Upload a directory to s3://BUCKET/PREFIX, deciding by content."`
+	Explain   explainCmd   `cmd:"" help:"Check offline whether the role, trust and bucket policies allow the delivery, and show the fix."`
 	Version   versionCmd   `cmd:"" help:"Print the version."`
 }
 

@@ -166,3 +166,22 @@ func trustStatementForPrincipal(principalARN string) statement {
 		Action:    "sts:AssumeRole",
 	}
 }
+
+// IdentityStatementJSON returns, as indented JSON, the identity policy
+// statement that allows actions on resource.
+func IdentityStatementJSON(actions []string, resource string) json.RawMessage {
+	return identityStatement(grant{Actions: actions, Resource: resource}).render()
+}
+
+// ResourceStatementJSON returns, as indented JSON, the bucket policy
+// statement that allows principalARN the actions on resource.
+func ResourceStatementJSON(actions []string, resource, principalARN string) json.RawMessage {
+	return resourceStatement(grant{Actions: actions, Resource: resource}, principalARN).render()
+}
+
+// TrustStatementJSON returns, as indented JSON, the trust policy statement
+// that lets CodeBuild assume the role for one project of account. An empty
+// account or project ARN becomes a placeholder.
+func TrustStatementJSON(account, projectARN string) json.RawMessage {
+	return trustStatement(account, projectARN).render()
+}

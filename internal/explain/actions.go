@@ -1,0 +1,141 @@
+package explain
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/countersign/countersign/internal/exitcode"
+)
+
+// roleARN is the build role's ARN cut into the parts a check needs.
+type roleARN struct {
+	arn       string
+	partition string
+	account   string
+	name      string
+}
+
+// sessionARN is the ARN that S3 sees for a session of the role. A session
+// ARN drops the role's path.
+func (r roleARN) sessionARN() string {
+	return "arn:" + r.partition + ":sts::" + r.account + ":assumed-role/" + r.name + "/" + SessionName
+}
+
+func parseRoleARN(s string) (roleARN, error) {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] != "iam" || !isAccountID(parts[4]) || !strings.HasPrefix(parts[5], "role/") {
+		return roleARN{}, fmt.Errorf("invalid role ARN %q: want arn:aws:iam::ACCOUNT:role/PATH/NAME with a 12-digit account: %w", s, exitcode.ErrUsage)
+	}
+
+	name := parts[5][strings.LastIndexByte(parts[5], '/')+1:]
+	if name == "" {
+		return roleARN{}, fmt.Errorf("invalid role ARN %q: the role name is empty: %w", s, exitcode.ErrUsage)
+	}
+
+	return roleARN{arn: s, partition: parts[1], account: parts[4], name: name}, nil
+}
+
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+
+	return true
+}
+
+// target is one S3 action and the ARN it is checked on: the bucket ARN for
+// a bucket action, the bucket ARN plus "/KEY" for an object action.
+type target struct {
+	action      string
+	resource    string
+	bucketLevel bool
+}
+
+// bucketActions are S3 actions granted on the bucket ARN, lowercased,
+// besides those matched by bucketActionPrefixes. They follow the "Resource
+// types" column of "Actions defined by Amazon S3" in the AWS Service
+// Authorization Reference.
+//
+// NOTE: a hand-kept subset; an unlisted action is checked on the object
+// ARN.
+var bucketActions = map[string]bool{
+	"s3:createbucket":                       true,
+	"s3:deletebucket":                       true,
+	"s3:deletebucketpolicy":                 true,
+	"s3:deletebucketwebsite":                true,
+	"s3:getencryptionconfiguration":         true,
+	"s3:putencryptionconfiguration":         true,
+	"s3:getlifecycleconfiguration":          true,
+	"s3:putlifecycleconfiguration":          true,
+	"s3:getreplicationconfiguration":        true,
+	"s3:putreplicationconfiguration":        true,
+	"s3:getaccelerateconfiguration":         true,
+	"s3:putaccelerateconfiguration":         true,
+	"s3:getinventoryconfiguration":          true,
+	"s3:putinventoryconfiguration":          true,
+	"s3:getanalyticsconfiguration":          true,
+	"s3:putanalyticsconfiguration":          true,
+	"s3:getmetricsconfiguration":            true,
+	"s3:putmetricsconfiguration":            true,
+	"s3:getintelligenttieringconfiguration": true,
+	"s3:putintelligenttieringconfiguration": true,
+}
+
+var bucketActionPrefixes = []string{"s3:listbucket", "s3:getbucket", "s3:putbucket"}
+
+func isBucketAction(action string) bool {
+	a := strings.ToLower(action)
+	if bucketActions[a] {
+		return true
+	}
+
+	for _, p := range bucketActionPrefixes {
+		if strings.HasPrefix(a, p) {
+			return true
+		}
+	}
+
+	return false
+}
+
+// resolveActions checks each action's format and pairs it with its ARN.
+// Only S3 actions are accepted, because the check knows only S3 resources.
+func resolveActions(actions []string, bucket, partition string) ([]target, error) {
+	if len(actions) == 0 {
+		actions = DefaultActions
+	}
+
+	bucketARN := "arn:" + partition + ":s3:::" + bucket
+	targets := make([]target, 0, len(actions))
+
+	for _, a := range actions {
+		service, name, ok := strings.Cut(a, ":")
+		if !ok || !strings.EqualFold(service, "s3") || !isActionName(name) {
+			return nil, fmt.Errorf("invalid action %q: want an S3 action without wildcards, such as s3:PutObject: %w", a, exitcode.ErrUsage)
+		}
+
+		targets = append(targets, target{action: "s3:" + name, resource: bucketARN, bucketLevel: isBucketAction(a)})
+	}
+
+	return targets, nil
+}
+
+func isActionName(s string) bool {
+	if s == "" {
+		return false
+	}
+
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+
+	return true
+}
