@@ -6,7 +6,7 @@ BIN     := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build test test-unit test-e2e demo bench-sync peers vet clean
+.PHONY: all build test test-unit test-e2e conformance demo bench-sync peers vet clean
 
 all: build
 
@@ -33,6 +33,13 @@ test: build
 
 test-unit:
 	$(GO) test -count=1 -short ./...
+
+# Differential check of policy.Evaluate against @cloud-copilot/iam-simulate,
+# an independent evaluator that npm installs into conformance/ from the
+# lock file. The run reaches only the npm registry, during npm ci.
+conformance:
+	cd conformance && npm ci --no-audit --no-fund
+	cd conformance && $(GO) run .
 
 demo: build
 	./scripts/demo.sh
