@@ -397,3 +397,78 @@ func TestReadDocumentErrors(t *testing.T) {
 		t.Errorf("got %v, want a read error naming the file", err)
 	}
 }
+
+func TestLoadCDK(t *testing.T) {
+	a, err := LoadCDK(filepath.Join("testdata", "cdk-good"), "", "")
+	if err != nil {
+		t.Fatalf("LoadCDK: %v", err)
+	}
+
+	if a.RoleARN != testRoleARN {
+		t.Errorf("got role %s, want %s", a.RoleARN, testRoleARN)
+	}
+
+	if a.BucketName != testBucket || a.BucketOwner != testOwner {
+		t.Errorf("got bucket %s owner %s, want %s owner %s", a.BucketName, a.BucketOwner, testBucket, testOwner)
+	}
+
+	if len(a.Identity) != 1 || a.Trust == nil || a.Bucket.Policy == nil {
+		t.Fatalf("got %d identity policies, trust %v, bucket policy %v; want all documents", len(a.Identity), a.Trust, a.Bucket.Policy)
+	}
+
+	rep, err := Check(Input{RoleARN: a.RoleARN, Identity: a.Identity, Bucket: a.Bucket, Trust: a.Trust, BucketName: a.BucketName, BucketOwner: a.BucketOwner, ProjectARN: testProject})
+	if err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+
+	if rep.Denied() {
+		t.Errorf("got a denial, want every action allowed: %+v", decisions(rep))
+	}
+}
+
+func TestLoadCDKChoice(t *testing.T) {
+	tests := []struct {
+		name      string
+		dir       string
+		role      string
+		bucket    string
+		wantUsage bool
+		wantText  string
+	}{
+		{"ambiguousRole", "cdk-two-roles", "", "", true, "OtherBuildRole"},
+		{"roleByName", "cdk-two-roles", "OtherBuildRole", "", false, ""},
+		{"roleByARN", "cdk-two-roles", testRoleARN, "", false, ""},
+		{"unknownBucket", "cdk-good", "", "no-such-bucket", true, testBucket},
+		{"unresolvedPrincipal", "cdk-unresolved", "", "", false, "ArtifactBucketPolicy4B7A1C2D"},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := LoadCDK(filepath.Join("testdata", tt.dir), tt.role, tt.bucket)
+
+			if tt.wantText == "" {
+				if err != nil {
+					t.Fatalf("LoadCDK: %v", err)
+				}
+
+				if !strings.HasSuffix(a.RoleARN, "/"+tt.role) && a.RoleARN != tt.role {
+					t.Errorf("got role %s, want %s", a.RoleARN, tt.role)
+				}
+
+				return
+			}
+
+			if err == nil {
+				t.Fatal("got no error")
+			}
+
+			if got := errors.Is(err, exitcode.ErrUsage); got != tt.wantUsage {
+				t.Errorf("got usage error %t, want %t: %v", got, tt.wantUsage, err)
+			}
+
+			if !strings.Contains(err.Error(), tt.wantText) {
+				t.Errorf("got %q, want it to name %s", err, tt.wantText)
+			}
+		})
+	}
+}

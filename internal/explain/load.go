@@ -55,12 +55,12 @@ func LoadCDK(dir, roleARNOrName, bucket string) (*Assembly, error) {
 
 	role, err := pickRole(assembly, roleARNOrName)
 	if err != nil {
-		return nil, err
+		return nil, withProblems(dir, err, assembly.Problems())
 	}
 
 	bp, err := pickBucketPolicy(assembly, bucket)
 	if err != nil {
-		return nil, err
+		return nil, withProblems(dir, err, assembly.Problems())
 	}
 
 	// NOTE: a document that cannot be resolved is left out of the stack,
@@ -88,7 +88,7 @@ func LoadCDK(dir, roleARNOrName, bucket string) (*Assembly, error) {
 
 	for _, np := range role.Policies {
 		name := role.Stack + "/" + np.LogicalID
-		if np.Name != "" {
+		if np.Name != "" && np.Name != np.LogicalID {
 			name += " " + np.Name
 		}
 
@@ -100,6 +100,24 @@ func LoadCDK(dir, roleARNOrName, bucket string) (*Assembly, error) {
 	}
 
 	return out, nil
+}
+
+// withProblems turns a failed choice into a plain error listing the
+// problems, because a role or bucket policy whose values cannot be resolved
+// is left out of the assembly: the flags may be right, the documents not
+// checkable.
+func withProblems(dir string, err error, problems []error) error {
+	if len(problems) == 0 {
+		return err
+	}
+
+	return fmt.Errorf("cloud assembly %s has values that cannot be checked before deployment, and %s:\n  %w", dir, stripUsage(err), joinLines(problems))
+}
+
+// stripUsage drops the usage class from err's text, so the exit code
+// reports the problems rather than the flags.
+func stripUsage(err error) string {
+	return strings.TrimSuffix(err.Error(), ": "+exitcode.ErrUsage.Error())
 }
 
 func pickRole(a *cfn.Assembly, roleARNOrName string) (*cfn.Role, error) {
