@@ -15,7 +15,7 @@ type roleARN struct {
 	name      string
 }
 
-// sessionARN is the ARN that S3 sees for a session of the role. A session
+// sessionARN is the caller ARN that S3 evaluates for a session of the role. A session
 // ARN drops the role's path.
 func (r roleARN) sessionARN() string {
 	return "arn:" + r.partition + ":sts::" + r.account + ":assumed-role/" + r.name + "/" + SessionName
@@ -105,7 +105,7 @@ func isBucketAction(action string) bool {
 }
 
 // resolveActions checks each action's format and pairs it with its ARN.
-// Only S3 actions are accepted, because the check knows only S3 resources.
+// Only S3 actions are accepted, because the check builds only S3 resource ARNs.
 func resolveActions(actions []string, bucket, partition string) ([]target, error) {
 	if len(actions) == 0 {
 		actions = DefaultActions

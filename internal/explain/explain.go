@@ -47,7 +47,7 @@ type Input struct {
 	BucketName string
 
 	// BucketOwner is the dev account. When empty the bucket is taken to be
-	// in the role's account, and the report says so.
+	// in the role's account, and a note in the report states it.
 	BucketOwner string
 
 	// Prefix is the key prefix sync writes under, and Key the object key

@@ -13,7 +13,7 @@ import (
 // maxClosest bounds the statements shown as closest to matching per side.
 const maxClosest = 3
 
-// Fix is what would turn a denial into an allow.
+// Fix is the set of document changes that turns a denial into an allow.
 type Fix struct {
 	Changes []Change `json:"changes"`
 }

@@ -26,8 +26,9 @@ func ReadDocument(path string) (Document, error) {
 	return Document{Name: path, Policy: p}, nil
 }
 
-// Assembly is what LoadCDK found in a cloud assembly: the documents, the
-// role ARN, the bucket and its owner, ready to copy into an Input.
+// Assembly is the part of a cloud assembly that a check needs: the
+// documents, the role ARN, the bucket and its owner, ready to copy into an
+// Input.
 type Assembly struct {
 	RoleARN     string
 	Identity    []Document
@@ -44,9 +45,9 @@ type Assembly struct {
 // LoadCDK reads the cloud assembly in dir and picks the build role and the
 // bucket policy. roleARNOrName and bucket may be empty when the assembly
 // has one candidate. It returns an error wrapping exitcode.ErrUsage when
-// the choice is ambiguous or names nothing, and a plain error listing the
-// stack, logical id and path of every value that cannot be resolved in the
-// stacks that define the role and the bucket policy.
+// the choice is ambiguous or names nothing. A value that cannot be
+// resolved in the stacks of the role or the bucket policy gives a plain
+// error that lists each one with its stack, logical id and path.
 func LoadCDK(dir, roleARNOrName, bucket string) (*Assembly, error) {
 	assembly, err := cfn.LoadCloudAssembly(dir)
 	if err != nil {
