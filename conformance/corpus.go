@@ -63,6 +63,7 @@ type corpus struct {
 var resourceGroups = map[string]string{
 	"s3:home":   "arn:aws:s3:::home-bucket",
 	"s3:shared": "arn:aws:s3:::shared-bucket",
+	"s3:logs":   "arn:aws:s3:::home-bucket/AWSLogs/",
 	"sqs":       "arn:aws:sqs:",
 	"dynamodb":  "arn:aws:dynamodb:",
 }
@@ -142,7 +143,7 @@ func (c *corpus) check() error {
 
 		for _, g := range s.Resources {
 			if _, ok := resourceGroups[g]; !ok {
-				return fmt.Errorf("set %q: unknown resource group %q; use one of s3:home, s3:shared, sqs, dynamodb", s.Name, g)
+				return fmt.Errorf("set %q: unknown resource group %q; use one of s3:home, s3:shared, s3:logs, sqs, dynamodb", s.Name, g)
 			}
 		}
 

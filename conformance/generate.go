@@ -47,6 +47,10 @@ type optionalKey struct {
 	// callerOnly is set for keys that describe an IAM caller, which
 	// anonymous and service callers do not have.
 	callerOnly bool
+
+	// fromService is set for keys that a service principal always sends
+	// when it acts for a resource, so its cases always carry them.
+	fromService bool
 }
 
 var optionalKeys = []optionalKey{
@@ -57,8 +61,8 @@ var optionalKeys = []optionalKey{
 	{name: "aws:SourceIp", values: []string{"10.1.2.3", "192.0.2.10", "203.0.113.5"}},
 	{name: "aws:ViaAWSService", values: []string{"false", "true"}},
 	{name: "aws:RequestedRegion", values: []string{"us-east-1", "eu-west-1", "ap-south-1"}},
-	{name: "aws:SourceAccount", values: []string{"111111111111", "333333333333"}},
-	{name: "aws:SourceArn", values: []string{"arn:aws:cloudtrail:us-east-1:111111111111:trail/main", "arn:aws:cloudtrail:us-east-1:333333333333:trail/main"}},
+	{name: "aws:SourceAccount", values: []string{"111111111111", "333333333333"}, fromService: true},
+	{name: "aws:SourceArn", values: []string{"arn:aws:cloudtrail:us-east-1:111111111111:trail/main", "arn:aws:cloudtrail:us-east-1:333333333333:trail/main"}, fromService: true},
 	{name: "aws:TagKeys", values: []string{"env", "env,team", "team-a,env", "owner", "env,cost"}},
 }
 
@@ -172,6 +176,8 @@ func requestContext(rng *rand.Rand, tc *testCase) map[string][]string {
 		// Draw both numbers for every key, so that adding a principal kind
 		// does not shift the draws of the cases after it.
 		include, pick := rng.IntN(2) == 0, rng.IntN(len(k.values))
+		include = include || (k.fromService && spec.Service != "")
+
 		if !include || (k.callerOnly && (spec.Anonymous || spec.Service != "")) {
 			continue
 		}

@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -85,9 +86,24 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	var mismatches, recorded int
 	var oracleTotal time.Duration
 
+	tally := map[string]int{}
+	bySet := map[string]*[3]int{}
+	ignored := map[string]int{}
+
 	for i := range cases {
 		tc, got, want := &cases[i], ours[i], oracle[i]
 		oracleTotal += time.Duration(want.NS)
+		tally[got]++
+
+		if bySet[tc.Set] == nil {
+			bySet[tc.Set] = &[3]int{}
+		}
+
+		bySet[tc.Set][decisionIndex(got)]++
+
+		for _, k := range want.Ignored {
+			ignored[k]++
+		}
 
 		if got == want.decision() {
 			continue
@@ -104,6 +120,21 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			tc.ID, tc.Set, tc.Principal, tc.Action, tc.Resource, compactContext(tc.Context), got, want.decision())
 	}
 
+	// A key the oracle dropped was seen by Evaluate only, so agreement on
+	// those cases proves less; say so instead of hiding it.
+	for _, k := range slices.Sorted(maps.Keys(ignored)) {
+		fmt.Fprintf(out, "note: the oracle ignored context key %s in %d cases\n", k, ignored[k])
+	}
+
+	// A set whose cases all end in one decision exercises only one side
+	// of its conditions, so the spread is printed per set.
+	for _, name := range slices.Sorted(maps.Keys(bySet)) {
+		n := bySet[name]
+		fmt.Fprintf(out, "set %s: %d Allowed, %d ImplicitDeny, %d ExplicitDeny\n", name, n[0], n[1], n[2])
+	}
+
+	fmt.Fprintf(out, "countersign decisions: %d Allowed, %d ImplicitDeny, %d ExplicitDeny\n",
+		tally[policy.Allowed.String()], tally[policy.ImplicitDeny.String()], tally[policy.ExplicitDeny.String()])
 	fmt.Fprintf(out, "oracle %.3f ms/case, countersign %.2f µs/case (%d recorded divergences excluded)\n",
 		float64(oracleTotal.Microseconds())/1000/float64(len(cases)), float64(perCase.Nanoseconds())/1000, recorded)
 	fmt.Fprintf(out, "%d cases, %d mismatches\n", len(cases), mismatches)
@@ -148,12 +179,24 @@ func evaluateAll(c *corpus, cases []testCase, repeats int) ([]string, time.Durat
 	return decisions, time.Since(start) / time.Duration(repeats*len(cases)), nil
 }
 
+func decisionIndex(d string) int {
+	switch d {
+	case policy.Allowed.String():
+		return 0
+	case policy.ImplicitDeny.String():
+		return 1
+	}
+
+	return 2
+}
+
 // oracleResult is one output line of oracle.mjs.
 type oracleResult struct {
-	ID       string `json:"id"`
-	Decision string `json:"decision"`
-	Error    string `json:"error"`
-	NS       int64  `json:"ns"`
+	ID       string   `json:"id"`
+	Decision string   `json:"decision"`
+	Error    string   `json:"error"`
+	Ignored  []string `json:"ignored"`
+	NS       int64    `json:"ns"`
 }
 
 // decision maps the oracle's result names onto policy.Decision's.

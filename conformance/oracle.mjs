@@ -1,7 +1,8 @@
 // Reads one simulation per line on stdin as {"id", "simulation"} and writes
-// one line per case on stdout as {"id", "decision", "error", "ns"}: the
-// oracle's overall result, its validation errors if it rejected the input,
-// and the time runSimulation took in nanoseconds.
+// one line per case on stdout as {"id", "decision", "error", "ignored", "ns"}:
+// the oracle's overall result, its validation errors if it rejected the
+// input, the context keys it dropped as not applying to the action, and the
+// time runSimulation took in nanoseconds.
 import { createInterface } from 'node:readline'
 import { anonymousPrincipal, runSimulation } from '@cloud-copilot/iam-simulate'
 
@@ -23,6 +24,7 @@ for await (const line of lines) {
   const start = process.hrtime.bigint()
   let decision = ''
   let error = ''
+  let ignored = []
 
   try {
     const response = await runSimulation(simulation, {})
@@ -30,11 +32,12 @@ for await (const line of lines) {
       error = JSON.stringify(response.errors)
     } else {
       decision = response.overallResult
+      ignored = response.result?.ignoredContextKeys ?? []
     }
   } catch (err) {
     error = `runSimulation failed: ${err.message}`
   }
 
   const ns = Number(process.hrtime.bigint() - start)
-  process.stdout.write(JSON.stringify({ id, decision, error, ns }) + '\n')
+  process.stdout.write(JSON.stringify({ id, decision, error, ignored, ns }) + '\n')
 }
