@@ -160,6 +160,11 @@ func (c *corpus) check() error {
 	return nil
 }
 
+// NOTE: no set grants a same-account caller through Principal "*" while a
+// permissions boundary denies the action. Evaluate applies the boundary
+// there and the oracle does not, and the permissions boundary page covers
+// user, role and session ARNs but not "*".
+
 // policySet builds the policy package's view of s.
 func (c *corpus) policySet(s *policySetSpec) policy.PolicySet {
 	var set policy.PolicySet

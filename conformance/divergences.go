@@ -31,8 +31,8 @@ type divergence struct {
 	Countersign string `json:"countersign"`
 	Oracle      string `json:"oracle"`
 
-	// Correct is "countersign" or "oracle": which answer the
-	// documentation supports.
+	// Correct names the evaluator whose decision the documentation
+	// supports: "countersign" or "oracle".
 	Correct  string `json:"correct"`
 	DocTitle string `json:"docTitle"`
 	DocPoint string `json:"docPoint"`

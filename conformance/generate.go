@@ -53,6 +53,10 @@ type optionalKey struct {
 	fromService bool
 }
 
+// NOTE: the corpus tests aws:TagKeys only under ForAnyValue and
+// ForAllValues. With a plain StringEquals on a multivalued key the two
+// evaluators disagree, and the AWS docs only say such keys require a set
+// operator, so no documented answer decides between them.
 var optionalKeys = []optionalKey{
 	{name: "aws:PrincipalTag/team", values: []string{"blue", "red", "redteam", "green"}, callerOnly: true},
 	{name: "aws:MultiFactorAuthPresent", values: []string{"true", "false"}, callerOnly: true},
@@ -223,8 +227,8 @@ type (
 	}
 
 	simRequest struct {
-		// Principal is null for an anonymous request; oracle.mjs swaps in
-		// the library's anonymous marker.
+		// Principal is null for an anonymous request, and oracle.mjs
+		// replaces null with the library's anonymous marker.
 		Principal        *string             `json:"principal"`
 		Action           string              `json:"action"`
 		Resource         simResource         `json:"resource"`
@@ -308,7 +312,7 @@ func (c *corpus) orgLevels(levels [][]string, prefix string) []orgPolicies {
 // to the simulation itself, as its README states, while Evaluate needs
 // that Allow at every level, so the corpus spells it out.
 func (c *corpus) oracleRCPLevels(levels [][]string) []orgPolicies {
-	kept := make([][]string, 0, len(levels))
+	denyOnly := make([][]string, 0, len(levels))
 
 	for _, level := range levels {
 		var names []string
@@ -319,10 +323,10 @@ func (c *corpus) oracleRCPLevels(levels [][]string) []orgPolicies {
 			}
 		}
 
-		kept = append(kept, names)
+		denyOnly = append(denyOnly, names)
 	}
 
-	return c.orgLevels(kept, "rcp")
+	return c.orgLevels(denyOnly, "rcp")
 }
 
 func hasAllow(p *policy.Policy) bool {

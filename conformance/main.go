@@ -1,7 +1,7 @@
 // Command conformance decides generated requests with policy.Evaluate and
 // with an independent evaluator, @cloud-copilot/iam-simulate run under
-// Node, and reports every case where the two disagree that
-// testdata/divergences.json does not record.
+// Node. It reports every disagreement that testdata/divergences.json does
+// not record and exits with status 1 when there is one.
 //
 // Run it from this folder after npm ci: go run . [-n 2400] [-seed 1].
 package main
@@ -120,8 +120,8 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			tc.ID, tc.Set, tc.Principal, tc.Action, tc.Resource, compactContext(tc.Context), got, want.decision())
 	}
 
-	// A key the oracle dropped was seen by Evaluate only, so agreement on
-	// those cases proves less; say so instead of hiding it.
+	// Evaluate alone sees a key that the oracle dropped, so agreement on
+	// those cases proves less and the run prints each such key.
 	for _, k := range slices.Sorted(maps.Keys(ignored)) {
 		fmt.Fprintf(out, "note: the oracle ignored context key %s in %d cases\n", k, ignored[k])
 	}
@@ -278,7 +278,7 @@ func runOracle(ctx context.Context, cfg config, c *corpus, cases []testCase) ([]
 	return results, nil
 }
 
-// compactContext prints the context keys in sorted order on one line.
+// compactContext formats the context on one line with the keys sorted.
 func compactContext(ctx map[string][]string) string {
 	keys := make([]string, 0, len(ctx))
 	for k := range ctx {
