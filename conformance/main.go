@@ -3,7 +3,7 @@
 // Node. It reports every disagreement that testdata/divergences.json does
 // not record and exits with status 1 when there is one.
 //
-// Run it from this folder after npm ci: go run . [-n 2400] [-seed 1].
+// Run it from this folder after npm ci: go run . [-n 4000] [-seed 1].
 package main
 
 import (
@@ -43,7 +43,7 @@ func main() {
 	flag.StringVar(&cfg.dir, "dir", ".", "folder with oracle.mjs, node_modules and testdata")
 	flag.StringVar(&cfg.node, "node", "node", "Node.js executable that runs oracle.mjs")
 	flag.Uint64Var(&cfg.seed, "seed", 1, "seed of the case generator")
-	flag.IntVar(&cfg.n, "n", 2400, "number of cases to generate")
+	flag.IntVar(&cfg.n, "n", 4000, "number of cases to generate")
 	flag.IntVar(&cfg.repeats, "repeats", 20, "times each case is evaluated by policy.Evaluate when timing it")
 	flag.Parse()
 
