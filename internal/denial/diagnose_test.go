@@ -532,8 +532,8 @@ func TestDiagnoseBareCauseOrder(t *testing.T) {
 	if len(got.Fixes) < 2 || !strings.HasPrefix(got.Fixes[1].Document, "identity policy") {
 		t.Errorf("Fixes = %+v, want the bucket policy fix then the identity policy fix", got.Fixes)
 	}
-	if !containsText(got.Notes, "get-bucket-policy") {
-		t.Errorf("Notes = %q, want a pointer to the bucket policy", got.Notes)
+	if !containsText(got.Notes, "countersign explain") {
+		t.Errorf("Notes = %q, want a pointer to countersign explain", got.Notes)
 	}
 }
 

@@ -448,8 +448,7 @@ func (c *call) bare() Diagnosis {
 	if head {
 		d.Notes = append(d.Notes, "a GET or list call on the same resource returns a message body, which may name the policy type")
 	}
-	// TODO: point to the offline policy explainer once the agent has one.
-	d.Notes = append(d.Notes, "to tell the sides apart, compare the bucket policy (the dev account can read it with `aws s3api get-bucket-policy --bucket BUCKET`) with the role's identity policies")
+	d.Notes = append(d.Notes, "`countersign explain` settles which side denies, offline, from the role's policies and the bucket policy (the dev account can read it with `aws s3api get-bucket-policy --bucket BUCKET`)")
 	return d
 }
 
