@@ -1,79 +1,28 @@
 package sandbox
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/countersign/countersign/policy"
 )
 
 // maxBucketPolicySize is S3's limit on a bucket policy document.
 const maxBucketPolicySize = 20 * 1024
 
-// ValidatePolicy checks that doc has the shape of an IAM policy document: a
-// JSON object whose Statement is an object or a non-empty array of objects,
-// each with Effect Allow or Deny, and whose Version, when present, is one
-// that IAM knows.
+// ValidatePolicy checks doc with the policy package's parser, which rejects
+// what IAM rejects: JSON that is not a policy, unknown elements, a bad
+// Effect, actions without a service prefix, unknown condition operators.
+// S3 answers MalformedPolicy for those.
 //
-// TODO: use the policy package's parser once it exists, so that actions,
-// principals, resources and conditions are checked as AWS checks them.
+// NOTE: S3 also rejects principals that do not exist, which the sandbox
+// checks only against its own world when it authorizes requests.
 func ValidatePolicy(doc []byte) error {
-	trimmed := bytes.TrimSpace(doc)
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return errors.New("policies must be valid JSON and the first byte must be '{'")
-	}
-
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(trimmed, &top); err != nil {
-		return fmt.Errorf("policies must be valid JSON: %w", err)
-	}
-
-	if raw, ok := top["Version"]; ok {
-		var version string
-		if err := json.Unmarshal(raw, &version); err != nil || (version != "2012-10-17" && version != "2008-10-17") {
-			return fmt.Errorf("invalid Version %s: use \"2012-10-17\"", raw)
-		}
-	}
-
-	raw, ok := top["Statement"]
-	if !ok {
-		return errors.New("missing required field Statement")
-	}
-
-	var statements []map[string]json.RawMessage
-	switch bytes.TrimSpace(raw)[0] {
-	case '{':
-		var one map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &one); err != nil {
-			return fmt.Errorf("invalid Statement: %w", err)
-		}
-		statements = append(statements, one)
-	case '[':
-		if err := json.Unmarshal(raw, &statements); err != nil {
-			return errors.New("invalid Statement: each statement must be a JSON object")
-		}
-		if len(statements) == 0 {
-			return errors.New("invalid Statement: the policy has no statements")
-		}
-	default:
-		return errors.New("invalid Statement: must be an object or an array of objects")
-	}
-
-	for i, st := range statements {
-		if st == nil {
-			return fmt.Errorf("statement %d: must be a JSON object", i)
-		}
-		effect, ok := st["Effect"]
-		if !ok {
-			return fmt.Errorf("statement %d: missing required field Effect", i)
-		}
-		var value string
-		if err := json.Unmarshal(effect, &value); err != nil || (value != "Allow" && value != "Deny") {
-			return fmt.Errorf("statement %d: invalid Effect %s: use \"Allow\" or \"Deny\"", i, effect)
-		}
+	if _, err := policy.Parse(doc); err != nil {
+		return err
 	}
 	return nil
 }
