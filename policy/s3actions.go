@@ -1,5 +1,7 @@
 package policy
 
+import "strings"
+
 // s3ObjectActions and s3BucketActions classify S3 actions by the resource
 // type they require, following the "Resource types" column of the table
 // "Actions defined by Amazon S3" in the AWS Service Authorization
@@ -94,4 +96,28 @@ func setOf(values ...string) map[string]bool {
 	}
 
 	return set
+}
+
+// IsS3BucketAction reports whether an S3 action such as "s3:ListBucket"
+// takes a bucket ARN rather than an object ARN. Actions missing from the
+// table count as bucket actions when their names start as bucket
+// operations do (ListBucket…, GetBucket…, PutBucket…).
+func IsS3BucketAction(action string) bool {
+	service, name, ok := strings.Cut(strings.ToLower(action), ":")
+	if !ok || service != "s3" {
+		return false
+	}
+	if s3BucketActions[name] {
+		return true
+	}
+	if s3ObjectActions[name] {
+		return false
+	}
+
+	for _, prefix := range []string{"listbucket", "getbucket", "putbucket"} {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	return false
 }

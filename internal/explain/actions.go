@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/countersign/countersign/internal/exitcode"
+	"github.com/countersign/countersign/policy"
 )
 
 // roleARN is the build role's ARN cut into the parts a check needs.
@@ -57,53 +58,6 @@ type target struct {
 	bucketLevel bool
 }
 
-// bucketActions are S3 actions granted on the bucket ARN, lowercased,
-// besides those matched by bucketActionPrefixes. They follow the "Resource
-// types" column of "Actions defined by Amazon S3" in the AWS Service
-// Authorization Reference.
-//
-// NOTE: a hand-kept subset; an unlisted action is checked on the object
-// ARN.
-var bucketActions = map[string]bool{
-	"s3:createbucket":                       true,
-	"s3:deletebucket":                       true,
-	"s3:deletebucketpolicy":                 true,
-	"s3:deletebucketwebsite":                true,
-	"s3:getencryptionconfiguration":         true,
-	"s3:putencryptionconfiguration":         true,
-	"s3:getlifecycleconfiguration":          true,
-	"s3:putlifecycleconfiguration":          true,
-	"s3:getreplicationconfiguration":        true,
-	"s3:putreplicationconfiguration":        true,
-	"s3:getaccelerateconfiguration":         true,
-	"s3:putaccelerateconfiguration":         true,
-	"s3:getinventoryconfiguration":          true,
-	"s3:putinventoryconfiguration":          true,
-	"s3:getanalyticsconfiguration":          true,
-	"s3:putanalyticsconfiguration":          true,
-	"s3:getmetricsconfiguration":            true,
-	"s3:putmetricsconfiguration":            true,
-	"s3:getintelligenttieringconfiguration": true,
-	"s3:putintelligenttieringconfiguration": true,
-}
-
-var bucketActionPrefixes = []string{"s3:listbucket", "s3:getbucket", "s3:putbucket"}
-
-func isBucketAction(action string) bool {
-	a := strings.ToLower(action)
-	if bucketActions[a] {
-		return true
-	}
-
-	for _, p := range bucketActionPrefixes {
-		if strings.HasPrefix(a, p) {
-			return true
-		}
-	}
-
-	return false
-}
-
 // resolveActions checks each action's format and pairs it with its ARN.
 // Only S3 actions are accepted, because the check builds only S3 resource ARNs.
 func resolveActions(actions []string, bucket, partition string) ([]target, error) {
@@ -120,7 +74,7 @@ func resolveActions(actions []string, bucket, partition string) ([]target, error
 			return nil, fmt.Errorf("invalid action %q: want an S3 action without wildcards, such as s3:PutObject: %w", a, exitcode.ErrUsage)
 		}
 
-		targets = append(targets, target{action: "s3:" + name, resource: bucketARN, bucketLevel: isBucketAction(a)})
+		targets = append(targets, target{action: "s3:" + name, resource: bucketARN, bucketLevel: policy.IsS3BucketAction(a)})
 	}
 
 	return targets, nil
