@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"net/http"
+	"net/url"
 )
 
 // AuthzRequest describes an authenticated S3 request for an Authorizer.
@@ -26,6 +27,7 @@ type AuthzRequest struct {
 	CopySourceBucket string
 	CopySourceKey    string
 
+	Query    url.Values  // the request's query, for s3:prefix
 	Header   http.Header // the client's headers, authentication removed
 	TLS      bool
 	SourceIP string
@@ -51,11 +53,12 @@ func (e *AccessDeniedError) Error() string {
 	return "access denied: " + e.Message
 }
 
-// AllowAll is the Authorizer used until policies are evaluated: every
+// AllowAll is the Authorizer used when none is configured: every
 // authenticated request is allowed.
 //
-// TODO: plug the policy evaluator in here, so that identity policies, bucket
-// policies and explicit denies decide each request as AWS does.
+// TODO: make PolicyAuthorizer the default. Existing tests first need the
+// build role to hold s3:ListAllMyBuckets and s3:ListBucketMultipartUploads,
+// and the custom world fixture's role to have identity policies.
 type AllowAll struct{}
 
 func (AllowAll) Authorize(context.Context, AuthzRequest) error { return nil }

@@ -322,6 +322,7 @@ func (q *s3Request) authorize() *s3Error {
 		Action:        q.call.Action,
 		Bucket:        q.call.Bucket,
 		Key:           q.call.Key,
+		Query:         q.r.URL.Query(),
 		Header:        clientHeaders(q.r.Header),
 		TLS:           q.r.TLS != nil,
 		SourceIP:      remoteIP(q.r),

@@ -27,7 +27,16 @@ var defaultWorldJSON []byte
 // ownership controls, default encryption) get their own keys here, so
 // unknown keys are rejected on load instead of being silently ignored.
 type World struct {
+	// Description says what the world sets up, such as the fault it
+	// plants; the sandbox ignores it.
+	Description string `json:"description,omitempty"`
+
 	Region string `json:"region"`
+
+	// SecureTransport is the aws:SecureTransport value that PolicyAuthorizer
+	// evaluates. Unset means true, because the deployment uses HTTPS although
+	// the sandbox speaks plain HTTP.
+	SecureTransport *bool `json:"secure_transport,omitempty"`
 
 	// DefaultPrincipal names the principal whose keys go into the env file
 	// that the sandbox writes at start; empty means the first principal.

@@ -1,0 +1,196 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/countersign/countersign/policy"
+)
+
+// bucketPolicySource returns the stored policy of a bucket, ok false when
+// the bucket has none.
+type bucketPolicySource func(bucket string) (doc []byte, ok bool, err error)
+
+// PolicyAuthorizer decides each request with the IAM policy engine: the
+// identity policies of the caller's role in the world, the bucket policy the
+// sandbox stores, and the bucket owner from the world.
+//
+// aws:SecureTransport is true unless the world sets secure_transport to
+// false. The sandbox speaks plain HTTP on loopback, but the deployment it
+// simulates uses HTTPS, so a policy that denies requests without TLS must
+// not deny every sandbox request.
+type PolicyAuthorizer struct {
+	dir             *Directory
+	bucketPolicy    bucketPolicySource
+	identity        map[string][]*policy.Policy // by role ARN with path
+	secureTransport bool
+}
+
+// NewPolicyAuthorizer parses the identity policies of every role in dir's
+// world. Bucket policies are read from policies at each request, since
+// PutBucketPolicy changes them while the sandbox runs.
+func NewPolicyAuthorizer(dir *Directory, policies bucketPolicySource) (*PolicyAuthorizer, error) {
+	a := &PolicyAuthorizer{
+		dir:             dir,
+		bucketPolicy:    policies,
+		identity:        make(map[string][]*policy.Policy),
+		secureTransport: dir.World.SecureTransport == nil || *dir.World.SecureTransport,
+	}
+	for i := range dir.World.Accounts {
+		account := &dir.World.Accounts[i]
+		for j := range account.Roles {
+			role := &account.Roles[j]
+			arn := role.ARN(account.ID)
+			for name, doc := range role.Policies {
+				p, err := policy.Parse(doc)
+				if err != nil {
+					return nil, fmt.Errorf("policy %q of role %s: %w", name, arn, err)
+				}
+				a.identity[arn] = append(a.identity[arn], p)
+			}
+		}
+	}
+	return a, nil
+}
+
+// bucketPolicyOperations are the calls that the root user of the bucket
+// owner's account may always make, as S3 never locks it out of the policy.
+var bucketPolicyOperations = map[string]bool{
+	"GetBucketPolicy":    true,
+	"PutBucketPolicy":    true,
+	"DeleteBucketPolicy": true,
+}
+
+// Authorize evaluates req. For CopyObject and UploadPartCopy, the read of
+// the source object must be allowed too.
+func (a *PolicyAuthorizer) Authorize(ctx context.Context, req AuthzRequest) error {
+	if bucketPolicyOperations[req.Operation] && req.BucketOwner != "" &&
+		req.PrincipalARN == "arn:aws:iam::"+req.BucketOwner+":root" {
+		return nil
+	}
+
+	if err := a.decide(req, req.Action, req.Bucket, req.Key, req.BucketOwner); err != nil {
+		return err
+	}
+	if req.CopySourceBucket == "" {
+		return nil
+	}
+
+	var owner string
+	if b, ok := a.dir.Bucket(req.CopySourceBucket); ok {
+		owner = b.Owner
+	}
+	return a.decide(req, "s3:GetObject", req.CopySourceBucket, req.CopySourceKey, owner)
+}
+
+func (a *PolicyAuthorizer) decide(req AuthzRequest, action, bucket, key, owner string) error {
+	resource := s3ResourceARN(bucket, key)
+	// NOTE: DeleteObjects is authorized as one s3:DeleteObject on every key
+	// of the bucket (bucket/*), not key by key: a policy that grants
+	// DeleteObject under a prefix only denies the whole batch.
+	if req.Operation == "DeleteObjects" {
+		resource = s3ResourceARN(bucket, "*")
+	}
+
+	set := policy.PolicySet{Identity: a.identity[req.RoleARN]}
+	if bucket != "" {
+		doc, ok, err := a.bucketPolicy(bucket)
+		if err != nil {
+			return err
+		}
+		if ok {
+			p, err := policy.Parse(doc)
+			if err != nil {
+				return fmt.Errorf("stored policy of bucket %s: %w", bucket, err)
+			}
+			set.Resource = p
+		}
+	}
+
+	preq := policy.Request{
+		Principal:        req.PrincipalARN,
+		PrincipalRoleARN: req.RoleARN,
+		PrincipalAccount: req.Account,
+		Action:           action,
+		Resource:         resource,
+		ResourceAccount:  owner,
+		Context:          a.contextKeys(req),
+	}
+	res, err := policy.Evaluate(preq, set)
+	if err != nil {
+		return fmt.Errorf("evaluate %s on %s: %w", action, resource, err)
+	}
+	if res.Decision == policy.Allowed {
+		return nil
+	}
+	if res.CrossAccount {
+		return &AccessDeniedError{}
+	}
+	return &AccessDeniedError{Message: deniedMessage(req.PrincipalARN, action, resource, res)}
+}
+
+func (a *PolicyAuthorizer) contextKeys(req AuthzRequest) map[string][]string {
+	keys := map[string][]string{
+		"aws:SecureTransport": {fmt.Sprint(a.secureTransport || req.TLS)},
+	}
+	if req.SourceIP != "" {
+		keys["aws:SourceIp"] = []string{req.SourceIP}
+	}
+	if v := req.Header.Get("X-Amz-Acl"); v != "" {
+		keys["s3:x-amz-acl"] = []string{v}
+	}
+	if v := req.Header.Get("X-Amz-Server-Side-Encryption"); v != "" {
+		keys["s3:x-amz-server-side-encryption"] = []string{v}
+	}
+	if req.Action == "s3:ListBucket" && req.Query != nil && req.Query.Has("prefix") {
+		keys["s3:prefix"] = []string{req.Query.Get("prefix")}
+	}
+	return keys
+}
+
+func s3ResourceARN(bucket, key string) string {
+	switch {
+	case bucket == "":
+		return "*"
+	case key == "":
+		return "arn:aws:s3:::" + bucket
+	}
+	return "arn:aws:s3:::" + bucket + "/" + key
+}
+
+// policyTypeNames are the phrases AWS uses for each policy type in its
+// access denied messages.
+var policyTypeNames = map[policy.PolicyType]string{
+	policy.TypeIdentity: "identity-based policy",
+	policy.TypeResource: "resource-based policy",
+	policy.TypeSCP:      "service control policy",
+	policy.TypeRCP:      "resource control policy",
+	policy.TypeBoundary: "permissions boundary",
+	policy.TypeSession:  "session policy",
+}
+
+// deniedMessage builds the message that AWS sends for a same-account
+// denial, naming the policy type that decided it.
+func deniedMessage(principal, action, resource string, res policy.Result) string {
+	base := fmt.Sprintf("User: %s is not authorized to perform: %s on resource: \"%s\"", principal, action, resource)
+	if len(res.DeniedBy) == 0 {
+		return base
+	}
+
+	name := policyTypeNames[res.DeniedBy[0]]
+	if name == "" {
+		name = string(res.DeniedBy[0])
+	}
+	if res.Decision == policy.ExplicitDeny {
+		return base + " with an explicit deny in " + article(name) + " " + name
+	}
+	return base + " because no " + name + " allows the " + action + " action"
+}
+
+func article(word string) string {
+	if strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an"
+	}
+	return "a"
+}
