@@ -53,12 +53,19 @@ func (e *AccessDeniedError) Error() string {
 	return "access denied: " + e.Message
 }
 
-// AllowAll is the Authorizer used when none is configured: every
-// authenticated request is allowed.
-//
-// TODO: make PolicyAuthorizer the default. Existing tests first need the
-// build role to hold s3:ListAllMyBuckets and s3:ListBucketMultipartUploads,
-// and the custom world fixture's role to have identity policies.
+// AllowAll allows every authenticated request. Run uses a PolicyAuthorizer
+// when Config.Authorizer is nil, so AllowAll is for tests of the front alone.
 type AllowAll struct{}
 
 func (AllowAll) Authorize(context.Context, AuthzRequest) error { return nil }
+
+// NewDefaultAuthorizer returns the PolicyAuthorizer that Run uses: the
+// world's identity policies, and the bucket policies stored in policyDir,
+// read again at each request so PutBucketPolicy takes effect at once.
+func NewDefaultAuthorizer(dir *Directory, policyDir string) (*PolicyAuthorizer, error) {
+	store, err := newPolicyStore(policyDir)
+	if err != nil {
+		return nil, err
+	}
+	return NewPolicyAuthorizer(dir, store.Get)
+}

@@ -129,9 +129,18 @@ func newFrontFixture(t *testing.T, authorizer Authorizer) *frontFixture {
 	}
 	upstream := newRecordingUpstream(t)
 
+	// nil stands for what Run uses, so the front is tested as it serves.
+	policyDir := t.TempDir()
+	if authorizer == nil {
+		authorizer, err = NewDefaultAuthorizer(dir, policyDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	front, err := NewFront(FrontConfig{
 		Directory:   dir,
-		PolicyDir:   t.TempDir(),
+		PolicyDir:   policyDir,
 		Authorizer:  authorizer,
 		UpstreamURL: upstream.URL,
 		RootAccess:  testRootAccess,
@@ -367,9 +376,17 @@ func TestFrontBucketsFromWorld(t *testing.T) {
 		t.Errorf("creation date %v, want versitygw's %v", list.Buckets[0].CreationDate, want)
 	}
 
-	list, err = f.s3As("build").ListBuckets(ctx, &s3.ListBucketsInput{})
+	// The build role lacks s3:ListAllMyBuckets, as the world grants least privilege.
+	_, err = f.s3As("build").ListBuckets(ctx, &s3.ListBucketsInput{})
+	if code, status := apiError(t, err); code != "AccessDenied" || status != 403 {
+		t.Errorf("ListBuckets as build: got %s %d, want AccessDenied 403", code, status)
+	}
+
+	// Allowed to list, build gets only its own account's buckets.
+	open := newFrontFixture(t, AllowAll{})
+	list, err = open.s3As("build").ListBuckets(ctx, &s3.ListBucketsInput{})
 	if err != nil {
-		t.Fatalf("ListBuckets as build: %v", err)
+		t.Fatalf("ListBuckets as build under AllowAll: %v", err)
 	}
 	if len(list.Buckets) != 0 {
 		t.Errorf("build lists %v, but its account owns no bucket", list.Buckets)
@@ -411,7 +428,13 @@ func TestFrontBucketPolicy(t *testing.T) {
 		t.Errorf("oversized policy: got %s, want MalformedPolicy", code)
 	}
 
+	// S3 returns 403 to a caller without s3:GetBucketPolicy, and 405 to a
+	// caller that has it but is outside the bucket owner's account.
 	_, err = f.s3As("build").GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: bucket})
+	if code, status := apiError(t, err); code != "AccessDenied" || status != 403 {
+		t.Errorf("policy read without permission: got %s %d, want AccessDenied 403", code, status)
+	}
+	_, err = newFrontFixture(t, AllowAll{}).s3As("build").GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: bucket})
 	if code, status := apiError(t, err); code != "MethodNotAllowed" || status != 405 {
 		t.Errorf("policy read from another account: got %s %d, want MethodNotAllowed 405", code, status)
 	}

@@ -35,7 +35,7 @@ type Config struct {
 	World     *World // nil uses DefaultWorld
 	Versitygw string // path of the binary; empty searches with FindVersitygw
 
-	Authorizer Authorizer // nil allows every authenticated request
+	Authorizer Authorizer // nil uses a PolicyAuthorizer over World
 }
 
 const shutdownTimeout = 5 * time.Second
@@ -128,10 +128,19 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer gw.stop(context.WithoutCancel(ctx))
 
+	policyDir := filepath.Join(cfg.DataDir, policyDirName)
+	authorizer := cfg.Authorizer
+	if authorizer == nil {
+		authorizer, err = NewDefaultAuthorizer(dir, policyDir)
+		if err != nil {
+			return err
+		}
+	}
+
 	front, err := NewFront(FrontConfig{
 		Directory:   dir,
-		PolicyDir:   filepath.Join(cfg.DataDir, policyDirName),
-		Authorizer:  cfg.Authorizer,
+		PolicyDir:   policyDir,
+		Authorizer:  authorizer,
 		UpstreamURL: gw.endpoint,
 		RootAccess:  mark.RootAccess,
 		RootSecret:  mark.RootSecret,
