@@ -2,7 +2,7 @@
 // simulated accounts of a world file, so that tests and the demo can run
 // countersign without AWS.
 //
-//	countersign-sandbox --listen 127.0.0.1:0 --data DIR --env-file FILE [--world FILE]
+//	countersign-sandbox --listen 127.0.0.1:0 --data DIR --env-file FILE [--world FILE] [--fault-slowdown P ...]
 //	countersign-sandbox env --data DIR --as NAME
 //	countersign-sandbox world
 package main
@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
 	"github.com/rs/zerolog"
@@ -42,6 +43,12 @@ type serveCmd struct {
 	World     string `type:"existingfile" placeholder:"FILE" help:"World file (JSON) with accounts, roles, buckets and principals; the built-in world when omitted."`
 	Versitygw string `type:"path" placeholder:"PATH" help:"versitygw binary; by default the one next to this binary, then the one on PATH."`
 	LogLevel  string `default:"info" enum:"trace,debug,info,warn,error" help:"Log level: debug logs one line per request (${enum})."`
+
+	FaultSlowdown float64       `default:"0" placeholder:"P" help:"Share of S3 requests, 0 to 1, answered 503 SlowDown before they reach versitygw."`
+	FaultDrop     float64       `default:"0" placeholder:"P" help:"Share of S3 requests, 0 to 1, whose connection is closed without a response."`
+	FaultLatency  time.Duration `default:"0s" placeholder:"DURATION" help:"Delay added before each S3 request, at most 5s."`
+	FaultSeed     uint64        `default:"1" placeholder:"N" help:"Seed of the random source that picks the faulted requests; the same seed and requests give the same faults."`
+	FaultLimit    int64         `default:"0" placeholder:"N" help:"Number of SlowDown and drop faults after which none are injected; 0 means no limit."`
 }
 
 type envCmd struct {
@@ -106,11 +113,17 @@ func (s *serveCmd) run(ctx context.Context) error {
 	}
 	ctx = logger.WithContext(ctx)
 
+	faults, err := s.faultConfig()
+	if err != nil {
+		return err
+	}
+
 	cfg := sandbox.Config{
 		Listen:    s.Listen,
 		DataDir:   s.Data,
 		EnvFile:   s.EnvFile,
 		Versitygw: s.Versitygw,
+		Faults:    faults,
 	}
 	if s.World != "" {
 		world, err := sandbox.LoadWorld(s.World)
@@ -126,6 +139,36 @@ func (s *serveCmd) run(ctx context.Context) error {
 	}
 	zerolog.Ctx(ctx).Info().Msg("sandbox stopped")
 	return nil
+}
+
+// faultConfig returns the fault flags as a sandbox.FaultConfig, or a usage
+// error naming the flag that is out of range.
+func (s *serveCmd) faultConfig() (sandbox.FaultConfig, error) {
+	config := sandbox.FaultConfig{
+		SlowDown: s.FaultSlowdown,
+		Drop:     s.FaultDrop,
+		Latency:  s.FaultLatency,
+		Seed:     s.FaultSeed,
+		Limit:    s.FaultLimit,
+	}
+	checks := []struct {
+		flag string
+		err  error
+	}{
+		{"--fault-slowdown", sandbox.CheckFaultShare(config.SlowDown)},
+		{"--fault-drop", sandbox.CheckFaultShare(config.Drop)},
+		{"--fault-latency", sandbox.CheckFaultLatency(config.Latency)},
+		{"--fault-limit", sandbox.CheckFaultLimit(config.Limit)},
+	}
+	for _, check := range checks {
+		if check.err != nil {
+			return config, fmt.Errorf("%w: %s: %v", exitcode.ErrUsage, check.flag, check.err)
+		}
+	}
+	if err := config.Validate(); err != nil {
+		return config, fmt.Errorf("%w: --fault-slowdown plus --fault-drop: %v", exitcode.ErrUsage, err)
+	}
+	return config, nil
 }
 
 func (e *envCmd) run(stdout io.Writer) error {

@@ -31,6 +31,8 @@ type Front struct {
 	signer    *v4.Signer
 	root      *s3.Client // versitygw as its root user
 
+	faults *Faults // nil injects no faults
+
 	now func() time.Time
 }
 
@@ -160,7 +162,9 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w}
 	info := &requestLog{}
 
-	f.serve(rec, r, info)
+	if !f.faults.Intercept(rec, r) {
+		f.serve(rec, r, info)
+	}
 
 	// Keys, tokens and signatures stay out of the log.
 	zerolog.Ctx(r.Context()).Debug().

@@ -36,6 +36,8 @@ type Config struct {
 	Versitygw string // path of the binary; empty searches with FindVersitygw
 
 	Authorizer Authorizer // nil uses a PolicyAuthorizer over World
+
+	Faults FaultConfig // faults injected into S3 requests; the zero value injects none
 }
 
 const shutdownTimeout = 5 * time.Second
@@ -147,6 +149,9 @@ func Run(ctx context.Context, cfg Config) error {
 	})
 	if err != nil {
 		return err
+	}
+	if front.faults, err = NewFaults(cfg.Faults); err != nil {
+		return fmt.Errorf("invalid fault settings: %w", err)
 	}
 	if err := front.createBuckets(ctx, fresh); err != nil {
 		return err
