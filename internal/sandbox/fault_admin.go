@@ -143,7 +143,7 @@ func (f *Faults) updateFromRequest(w http.ResponseWriter, r *http.Request) {
 	zerolog.Ctx(r.Context()).Info().
 		Float64("slowdown", config.SlowDown).
 		Float64("drop", config.Drop).
-		Dur("latency", config.Latency).
+		Str("latency", config.Latency.String()).
 		Int64("limit", config.Limit).
 		Msg("fault settings changed")
 	writeAdminJSON(w, http.StatusOK, f.status())
