@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -47,7 +49,17 @@ func New(ctx context.Context, opts Options) (*Clients, error) {
 
 	loadOpts := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(httpClient),
-		config.WithRetryMaxAttempts(6),
+		// S3 answers SlowDown when a prefix is hot, which is exactly when a
+		// sync of thousands of files needs its retries. The default retry
+		// quota runs dry after a burst of such answers and then fails
+		// requests without retrying, so it is off; the per-request attempt
+		// limit and the backoff still bound the retries.
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 6
+				o.RateLimiter = ratelimit.None
+			})
+		}),
 		config.WithLogger(sdkLogger{log: zerolog.Ctx(ctx)}),
 	}
 	if zerolog.Ctx(ctx).GetLevel() <= zerolog.DebugLevel {
