@@ -49,10 +49,10 @@ func New(ctx context.Context, opts Options) (*Clients, error) {
 
 	loadOpts := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(httpClient),
-		// S3 answers SlowDown when a prefix is hot, which is exactly when a
-		// sync of thousands of files needs its retries. The default retry
-		// quota runs dry after a burst of such answers and then fails
-		// requests without retrying, so it is off; the per-request attempt
+		// S3 returns SlowDown when a prefix is hot, which is when a sync of
+		// thousands of files needs its retries most. The default retry
+		// quota runs dry after a burst of such errors and then fails
+		// requests without retrying, so it is off. The per-request attempt
 		// limit and the backoff still bound the retries.
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {

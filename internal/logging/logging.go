@@ -1,10 +1,13 @@
 // Package logging builds the zerolog logger that every command attaches to
 // its context.
 //
-// Levels: error for a failure the run reports; warn for something skipped or
-// degraded that the run survives (a special file, a retry budget spent);
-// info for each step and the final summary; debug for each request, retry
-// and decision; trace for per-part transfer detail.
+// Levels:
+//   - error: a failure the run reports.
+//   - warn: something skipped or degraded that the run survives, such as a
+//     special file.
+//   - info: each step and the final summary.
+//   - debug: each request, retry and decision.
+//   - trace: per-part transfer detail.
 package logging
 
 import (
@@ -57,9 +60,9 @@ func IsTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// lineClearer erases the terminal's current line before each log line, so
-// a log line written while a progress bar is drawn replaces the bar instead
-// of running into it; the bar redraws on its next tick.
+// lineClearer erases the terminal's current line before each log line. A
+// log line written while a progress bar is drawn then replaces the bar
+// instead of running into it, and the bar redraws on its next tick.
 type lineClearer struct {
 	w io.Writer
 }

@@ -191,7 +191,7 @@ type Options struct {
 	AllowFailedBuild bool
 
 	Progress         ProgressMode // "" means ProgressAuto
-	ProgressOut      io.Writer    // where the bar is drawn, usually stderr; nil disables the bar
+	ProgressOut      io.Writer    // bar destination, usually stderr; nil disables the bar
 	ProgressInterval time.Duration
 
 	// Out receives the dry-run plan and the final summary line, for people.

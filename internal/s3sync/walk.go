@@ -22,7 +22,8 @@ type localFile struct {
 	size int64
 }
 
-// walkResult is what walking the source found.
+// walkResult is the outcome of walking the source: files, failures and
+// the count of excluded paths.
 type walkResult struct {
 	files    []localFile
 	failures []Failure // unreadable entries; Key is set when the entry maps to one

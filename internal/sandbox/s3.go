@@ -18,8 +18,8 @@ import (
 const bucketOwnerFullControl = "bucket-owner-full-control"
 
 // serveS3 authenticates an S3 request, applies the checks that the front
-// emulates, asks the Authorizer, and then answers locally or forwards the
-// request to versitygw.
+// emulates and calls the Authorizer. It then responds itself or forwards
+// the request to versitygw.
 func (f *Front) serveS3(w http.ResponseWriter, r *http.Request, requestID string, auth *sigV4Request, failure *authFailure, info *requestLog) {
 	call := classifyS3(r.Method, r.URL, r.Header)
 	info.operation, info.bucket, info.key = call.Operation, call.Bucket, call.Key
@@ -311,7 +311,7 @@ func (s *sseSetting) setResponseHeaders(h http.Header) {
 	}
 }
 
-// authorize asks the Authorizer about the request.
+// authorize returns the Authorizer's decision on the request.
 func (q *s3Request) authorize() *s3Error {
 	req := AuthzRequest{
 		PrincipalName: q.id.Name,

@@ -27,8 +27,8 @@ var defaultWorldJSON []byte
 // ownership controls, default encryption) get their own keys here, so
 // unknown keys are rejected on load instead of being silently ignored.
 type World struct {
-	// Description says what the world sets up, such as the fault it
-	// plants; the sandbox ignores it.
+	// Description is a note for people on what the world sets up, such
+	// as the fault it plants. The sandbox ignores it.
 	Description string `json:"description,omitempty"`
 
 	Region string `json:"region"`
