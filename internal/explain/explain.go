@@ -8,14 +8,19 @@ package explain
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
+	"github.com/countersign/countersign/internal/delivery"
 	"github.com/countersign/countersign/internal/exitcode"
 	"github.com/countersign/countersign/policy"
 )
 
 // SessionName is the role session name of the simulated caller.
 const SessionName = "countersign-explain"
+
+// sessionARN is the caller ARN that S3 evaluates for a session of the role.
+func sessionARN(role delivery.RoleARN) string {
+	return role.SessionARN(SessionName)
+}
 
 // DefaultKeyName is the object key checked when no key is given. It goes
 // under the prefix when there is one.
@@ -67,7 +72,7 @@ type Input struct {
 }
 
 // DefaultActions are the S3 actions that preflight and sync need.
-var DefaultActions = []string{"s3:ListBucket", "s3:PutObject", "s3:GetObject", "s3:DeleteObject"}
+var DefaultActions = delivery.DefaultActions
 
 // Decision names as they appear in the JSON output.
 const (
@@ -162,7 +167,7 @@ type Finding struct {
 // returns an error wrapping exitcode.ErrUsage for invalid input, such as
 // a malformed role ARN or action.
 func Check(in Input) (*Report, error) {
-	role, err := parseRoleARN(in.RoleARN)
+	role, err := delivery.ParseRoleARN(in.RoleARN)
 	if err != nil {
 		return nil, err
 	}
@@ -171,27 +176,27 @@ func Check(in Input) (*Report, error) {
 		return nil, fmt.Errorf("the bucket name is empty; pass --bucket: %w", exitcode.ErrUsage)
 	}
 
-	targets, err := resolveActions(in.Actions, in.BucketName, role.partition)
+	targets, err := delivery.ResolveActions(in.Actions, in.BucketName, role.Partition)
 	if err != nil {
 		return nil, err
 	}
 
 	rep := &Report{
 		RoleARN:     in.RoleARN,
-		Principal:   role.sessionARN(),
+		Principal:   sessionARN(role),
 		Bucket:      in.BucketName,
 		BucketOwner: in.BucketOwner,
-		Key:         objectKey(in.Prefix, in.Key),
+		Key:         delivery.ProbeKey(in.Prefix, in.Key, DefaultKeyName),
 		Findings:    []Finding{},
 		Notes:       append([]string(nil), in.Notes...),
 	}
 
 	if rep.BucketOwner == "" {
-		rep.BucketOwner, rep.BucketOwnerAssumed = role.account, true
-		rep.Notes = append(rep.Notes, fmt.Sprintf("bucket owner not given: the bucket is taken to be in the role's account %s, so the cross-account rule is not checked; pass --bucket-owner with the dev account id", role.account))
+		rep.BucketOwner, rep.BucketOwnerAssumed = role.Account, true
+		rep.Notes = append(rep.Notes, fmt.Sprintf("bucket owner not given: the bucket is taken to be in the role's account %s, so the cross-account rule is not checked; pass --bucket-owner with the dev account id", role.Account))
 	}
 
-	rep.CrossAccount = rep.BucketOwner != role.account
+	rep.CrossAccount = rep.BucketOwner != role.Account
 
 	set := policy.PolicySet{Resource: in.Bucket.Policy}
 	for _, d := range in.Identity {
@@ -225,30 +230,30 @@ func Check(in Input) (*Report, error) {
 	return rep, nil
 }
 
-func checkS3(in Input, role roleARN, rep *Report, t target, set policy.PolicySet) (ActionResult, error) {
-	resource, fixResource := t.resource, t.resource
-	if !t.bucketLevel {
-		resource = t.resource + "/" + rep.Key
-		fixResource = objectFixResource(t.resource, in.Prefix, in.Key)
+func checkS3(in Input, role delivery.RoleARN, rep *Report, t delivery.Target, set policy.PolicySet) (ActionResult, error) {
+	resource, fixResource := t.Resource, t.Resource
+	if !t.BucketLevel {
+		resource = t.Resource + "/" + rep.Key
+		fixResource = delivery.ObjectGrantResource(t.Resource, in.Prefix, in.Key)
 	}
 
 	req := policy.Request{
 		Principal:        rep.Principal,
 		PrincipalRoleARN: in.RoleARN,
-		Action:           t.action,
+		Action:           t.Action,
 		Resource:         resource,
 		ResourceAccount:  rep.BucketOwner,
 	}
 
 	// sync lists only under its prefix, and a bucket policy may limit
 	// listing with s3:prefix.
-	if t.bucketLevel && in.Prefix != "" {
-		req.Context = map[string][]string{"s3:prefix": {strings.TrimSuffix(in.Prefix, "/") + "/"}}
+	if t.BucketLevel && in.Prefix != "" {
+		req.Context = map[string][]string{"s3:prefix": {delivery.ListPrefix(in.Prefix)}}
 	}
 
 	result, err := policy.Evaluate(req, set)
 	if err != nil {
-		return ActionResult{}, fmt.Errorf("evaluate %s on %s: %w", t.action, resource, err)
+		return ActionResult{}, fmt.Errorf("evaluate %s on %s: %w", t.Action, resource, err)
 	}
 
 	names := documentNames{
@@ -256,18 +261,18 @@ func checkS3(in Input, role roleARN, rep *Report, t target, set policy.PolicySet
 		resource: in.Bucket.Name,
 		policies: map[policy.PolicyType][]*policy.Policy{policy.TypeIdentity: set.Identity, policy.TypeResource: {set.Resource}},
 	}
-	out := newActionResult(t.action, resource, rep.Principal, result, names)
+	out := newActionResult(t.Action, resource, rep.Principal, result, names)
 	out.Fix = s3Fix(result, out, role, rep, t, fixResource, names)
 
 	return out, nil
 }
 
-func checkTrust(in Input, role roleARN, trust Document) (ActionResult, error) {
+func checkTrust(in Input, role delivery.RoleARN, trust Document) (ActionResult, error) {
 	req := policy.Request{
 		Principal: CodeBuildPrincipal,
 		Action:    "sts:AssumeRole",
 		Resource:  in.RoleARN,
-		Context:   map[string][]string{"aws:SourceAccount": {role.account}},
+		Context:   map[string][]string{"aws:SourceAccount": {role.Account}},
 	}
 
 	if in.ProjectARN != "" {
@@ -409,34 +414,6 @@ func typeNames(types []policy.PolicyType) []string {
 	}
 
 	return out
-}
-
-// objectFixResource is the object ARN a fix grants: every key under the
-// prefix that sync writes, or the one key the caller asked about.
-func objectFixResource(bucketARN, prefix, key string) string {
-	if key != "" {
-		return bucketARN + "/" + key
-	}
-
-	prefix = strings.Trim(prefix, "/")
-	if prefix == "" {
-		return bucketARN + "/*"
-	}
-
-	return bucketARN + "/" + prefix + "/*"
-}
-
-func objectKey(prefix, key string) string {
-	if key != "" {
-		return key
-	}
-
-	prefix = strings.Trim(prefix, "/")
-	if prefix == "" {
-		return DefaultKeyName
-	}
-
-	return prefix + "/" + DefaultKeyName
 }
 
 func validateAll(in Input) []Finding {

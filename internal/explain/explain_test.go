@@ -372,20 +372,6 @@ func TestCheckUsageErrors(t *testing.T) {
 	}
 }
 
-func TestResolveActionsResources(t *testing.T) {
-	targets, err := resolveActions([]string{"s3:ListBucket", "s3:GetBucketPolicy", "s3:PutObject", "s3:ListMultipartUploadParts"}, "b", "aws")
-	if err != nil {
-		t.Fatalf("resolveActions: %v", err)
-	}
-
-	want := []bool{true, true, false, false}
-	for i, tg := range targets {
-		if tg.bucketLevel != want[i] {
-			t.Errorf("%s: got bucket-level %t, want %t", tg.action, tg.bucketLevel, want[i])
-		}
-	}
-}
-
 func TestReadDocumentErrors(t *testing.T) {
 	_, err := ReadDocument(filepath.Join("testdata", "not-json.json"))
 	if err == nil || !strings.Contains(err.Error(), "not-json.json") {

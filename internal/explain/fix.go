@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/countersign/countersign/internal/delivery"
 	"github.com/countersign/countersign/internal/denial"
 	"github.com/countersign/countersign/policy"
 )
@@ -39,7 +40,7 @@ type Change struct {
 	Closest []StatementResult `json:"closest"`
 }
 
-func s3Fix(r policy.Result, out ActionResult, role roleARN, rep *Report, t target, fixResource string, names documentNames) *Fix {
+func s3Fix(r policy.Result, out ActionResult, role delivery.RoleARN, rep *Report, t delivery.Target, fixResource string, names documentNames) *Fix {
 	if r.Decision == policy.Allowed {
 		return nil
 	}
@@ -54,12 +55,12 @@ func s3Fix(r policy.Result, out ActionResult, role roleARN, rep *Report, t targe
 			c.Advice = "remove or narrow the Deny statements that apply to this request"
 			c.Closest = appliedDenies(out.Statements, side)
 		case side == policy.TypeIdentity:
-			c.Advice = fmt.Sprintf("add this statement to an identity policy of role %s", role.arn)
-			c.Statement = denial.IdentityStatementJSON([]string{t.action}, fixResource)
+			c.Advice = fmt.Sprintf("add this statement to an identity policy of role %s", role.ARN)
+			c.Statement = denial.IdentityStatementJSON([]string{t.Action}, fixResource)
 			c.Closest = closest(out.Statements, side)
 		case side == policy.TypeResource:
 			c.Advice = fmt.Sprintf("add this statement to the bucket policy of %s; it names the role ARN, because a bucket policy naming a session ARN stops matching at the next session", rep.Bucket)
-			c.Statement = denial.ResourceStatementJSON([]string{t.action}, fixResource, role.arn)
+			c.Statement = denial.ResourceStatementJSON([]string{t.Action}, fixResource, role.ARN)
 			c.Closest = closest(out.Statements, side)
 		default:
 			c.Advice = fmt.Sprintf("the %s policies have no Allow for this request; allow it there", side)
@@ -72,7 +73,7 @@ func s3Fix(r policy.Result, out ActionResult, role roleARN, rep *Report, t targe
 	return fix
 }
 
-func trustFix(r policy.Result, out ActionResult, role roleARN, projectARN string, names documentNames) *Fix {
+func trustFix(r policy.Result, out ActionResult, role delivery.RoleARN, projectARN string, names documentNames) *Fix {
 	if r.Decision == policy.Allowed {
 		return nil
 	}
@@ -83,18 +84,18 @@ func trustFix(r policy.Result, out ActionResult, role roleARN, projectARN string
 		c.Advice = "remove or narrow the Deny statements that apply to CodeBuild"
 		c.Closest = appliedDenies(out.Statements, policy.TypeTrust)
 	} else {
-		c.Advice = fmt.Sprintf("add this statement to the trust policy of %s so CodeBuild may assume it for one project", role.arn)
-		c.Statement = denial.TrustStatementJSON(role.account, projectARN)
+		c.Advice = fmt.Sprintf("add this statement to the trust policy of %s so CodeBuild may assume it for one project", role.ARN)
+		c.Statement = denial.TrustStatementJSON(role.Account, projectARN)
 		c.Closest = closest(out.Statements, policy.TypeTrust)
 	}
 
 	return &Fix{Changes: []Change{c}}
 }
 
-func sideLabel(side policy.PolicyType, role roleARN, rep *Report) string {
+func sideLabel(side policy.PolicyType, role delivery.RoleARN, rep *Report) string {
 	switch side {
 	case policy.TypeIdentity:
-		return fmt.Sprintf("the tools account's identity policy (account %s)", role.account)
+		return fmt.Sprintf("the tools account's identity policy (account %s)", role.Account)
 	case policy.TypeResource:
 		if rep.BucketOwnerAssumed {
 			return fmt.Sprintf("the bucket policy (owner assumed to be account %s)", rep.BucketOwner)
@@ -102,7 +103,7 @@ func sideLabel(side policy.PolicyType, role roleARN, rep *Report) string {
 
 		return fmt.Sprintf("the dev account's bucket policy (account %s)", rep.BucketOwner)
 	case policy.TypeTrust:
-		return fmt.Sprintf("the trust policy of role %s", role.arn)
+		return fmt.Sprintf("the trust policy of role %s", role.ARN)
 	}
 
 	return fmt.Sprintf("the %s policies", side)
