@@ -488,6 +488,9 @@ func TestSandboxRestartKeepsData(t *testing.T) {
 	if _, err := admin.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(doc)}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := admin.DeleteBucketEncryption(ctx, &s3.DeleteBucketEncryptionInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
 	if err := first.Stop(); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
@@ -510,6 +513,74 @@ func TestSandboxRestartKeepsData(t *testing.T) {
 	}
 	if aws.ToString(policy.Policy) != doc {
 		t.Errorf("policy after restart = %q, want the one put before", aws.ToString(policy.Policy))
+	}
+	_, err = admin.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String(bucket)})
+	if errorCode(err) != "ServerSideEncryptionConfigurationNotFoundError" {
+		t.Errorf("GetBucketEncryption after restart: %v, want the deletion kept", err)
+	}
+}
+
+// TestSandboxBucketSettingsAWSCLI reads and changes the bucket settings
+// with Debian's AWS CLI v2, which must parse the sandbox's XML as S3's.
+func TestSandboxBucketSettingsAWSCLI(t *testing.T) {
+	const cli = "/usr/bin/aws"
+	if _, err := os.Stat(cli); err != nil {
+		t.Fatalf("%s is missing (%v): install Debian's AWS CLI with apt-get install awscli", cli, err)
+	}
+	sb := sandboxtest.Start(t, sandboxtest.Options{LogLevel: "info"})
+	env := append(sb.Env(t, "dev-admin"), "AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=")
+
+	awsCLI := func(args ...string) (string, error) {
+		t.Helper()
+		full := append([]string{"--endpoint-url", sb.Endpoint(), "--no-cli-pager", "--output", "json"}, args...)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, cli, full...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	mustCLI := func(args ...string) string {
+		t.Helper()
+		out, err := awsCLI(args...)
+		if err != nil {
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+	owner := []string{"--bucket", bucket, "--expected-bucket-owner", "222222222222"}
+
+	encryption := mustCLI(append([]string{"s3api", "get-bucket-encryption"}, owner...)...)
+	if !strings.Contains(encryption, `"SSEAlgorithm": "AES256"`) {
+		t.Errorf("get-bucket-encryption = %s, want AES256", encryption)
+	}
+	block := mustCLI(append([]string{"s3api", "get-public-access-block"}, owner...)...)
+	if strings.Count(block, ": true") != 4 {
+		t.Errorf("get-public-access-block = %s, want four true settings", block)
+	}
+
+	mustCLI(append([]string{"s3api", "put-bucket-ownership-controls", "--ownership-controls", "Rules=[{ObjectOwnership=BucketOwnerPreferred}]"}, owner...)...)
+	ownership := mustCLI(append([]string{"s3api", "get-bucket-ownership-controls"}, owner...)...)
+	if !strings.Contains(ownership, `"ObjectOwnership": "BucketOwnerPreferred"`) {
+		t.Errorf("get-bucket-ownership-controls = %s, want BucketOwnerPreferred", ownership)
+	}
+
+	mustCLI(append([]string{"s3api", "put-bucket-encryption", "--server-side-encryption-configuration",
+		`{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"aws:kms","KMSMasterKeyID":"arn:aws:kms:us-east-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab"},"BucketKeyEnabled":true}]}`}, owner...)...)
+	encryption = mustCLI(append([]string{"s3api", "get-bucket-encryption"}, owner...)...)
+	if !strings.Contains(encryption, `"SSEAlgorithm": "aws:kms"`) || !strings.Contains(encryption, `"BucketKeyEnabled": true`) {
+		t.Errorf("get-bucket-encryption after put = %s, want aws:kms with a bucket key", encryption)
+	}
+
+	mustCLI(append([]string{"s3api", "delete-public-access-block"}, owner...)...)
+	out, err := awsCLI(append([]string{"s3api", "get-public-access-block"}, owner...)...)
+	if err == nil || !strings.Contains(out, "NoSuchPublicAccessBlockConfiguration") {
+		t.Errorf("get-public-access-block after delete: %v\n%s\nwant NoSuchPublicAccessBlockConfiguration", err, out)
+	}
+	mustCLI(append([]string{"s3api", "delete-bucket-ownership-controls"}, owner...)...)
+	out, err = awsCLI(append([]string{"s3api", "get-bucket-ownership-controls"}, owner...)...)
+	if err == nil || !strings.Contains(out, "OwnershipControlsNotFoundError") {
+		t.Errorf("get-bucket-ownership-controls after delete: %v\n%s\nwant OwnershipControlsNotFoundError", err, out)
 	}
 }
 

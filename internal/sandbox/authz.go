@@ -4,14 +4,25 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+
+	"github.com/countersign/countersign/policy"
 )
 
 // AuthzRequest describes an authenticated S3 request for an Authorizer.
 type AuthzRequest struct {
 	PrincipalName string // the world's name for the principal, such as "build"
-	PrincipalARN  string // as GetCallerIdentity returns it
+	PrincipalARN  string // as GetCallerIdentity returns it, or a service name
 	Account       string // the principal's account
 	RoleARN       string // for role sessions, the role's ARN with its path
+	UserARN       string // for IAM users, the user's ARN with its path
+
+	// SourceAccount and SourceARN are set for a service principal: the
+	// account and resource it acts for (aws:SourceAccount, aws:SourceArn).
+	SourceAccount string
+	SourceARN     string
+
+	// SessionPolicy is the session policy of an AssumeRole session, or nil.
+	SessionPolicy *policy.Policy
 
 	Operation string // S3 API operation, such as PutObject
 	Action    string // IAM action, such as s3:PutObject

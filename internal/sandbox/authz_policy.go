@@ -2,7 +2,10 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/countersign/countersign/policy"
@@ -13,8 +16,9 @@ import (
 type bucketPolicySource func(bucket string) (doc []byte, ok bool, err error)
 
 // PolicyAuthorizer decides each request with the IAM policy engine: the
-// identity policies of the caller's role in the world, the bucket policy the
-// sandbox stores, and the bucket owner from the world.
+// identity policies of the caller's role or user in the world, the session
+// policy of an AssumeRole session, the bucket policy the sandbox stores, and
+// the bucket owner from the world.
 //
 // aws:SecureTransport is true unless the world sets secure_transport to
 // false. The sandbox speaks plain HTTP on loopback, but the deployment it
@@ -23,35 +27,63 @@ type bucketPolicySource func(bucket string) (doc []byte, ok bool, err error)
 type PolicyAuthorizer struct {
 	dir             *Directory
 	bucketPolicy    bucketPolicySource
-	identity        map[string][]*policy.Policy // by role ARN with path
+	identity        map[string][]*policy.Policy // by role or user ARN with path
 	secureTransport bool
 }
 
-// NewPolicyAuthorizer parses the identity policies of every role in dir's
-// world. Bucket policies are read from policies at each request, since
-// PutBucketPolicy changes them while the sandbox runs.
+// NewPolicyAuthorizer parses the identity policies of every role and user
+// in dir's world. Bucket policies are read from policies at each request,
+// since PutBucketPolicy changes them while the sandbox runs.
 func NewPolicyAuthorizer(dir *Directory, policies bucketPolicySource) (*PolicyAuthorizer, error) {
-	a := &PolicyAuthorizer{
+	identity, err := parseIdentityPolicies(dir.World)
+	if err != nil {
+		return nil, err
+	}
+	return &PolicyAuthorizer{
 		dir:             dir,
 		bucketPolicy:    policies,
-		identity:        make(map[string][]*policy.Policy),
-		secureTransport: dir.World.SecureTransport == nil || *dir.World.SecureTransport,
+		identity:        identity,
+		secureTransport: secureTransport(dir.World),
+	}, nil
+}
+
+// secureTransport returns the aws:SecureTransport value for the world.
+func secureTransport(w *World) bool {
+	return w.SecureTransport == nil || *w.SecureTransport
+}
+
+// parseIdentityPolicies returns the parsed identity policies of every role
+// and user of w, by the role's or user's ARN with its path.
+func parseIdentityPolicies(w *World) (map[string][]*policy.Policy, error) {
+	identity := make(map[string][]*policy.Policy)
+	add := func(arn, kind string, docs map[string]json.RawMessage) error {
+		// Sorted, so that explanations list the policies in a stable order.
+		for _, name := range slices.Sorted(maps.Keys(docs)) {
+			p, err := policy.Parse(docs[name])
+			if err != nil {
+				return fmt.Errorf("policy %q of %s %s: %w", name, kind, arn, err)
+			}
+			identity[arn] = append(identity[arn], p)
+		}
+		return nil
 	}
-	for i := range dir.World.Accounts {
-		account := &dir.World.Accounts[i]
+
+	for i := range w.Accounts {
+		account := &w.Accounts[i]
 		for j := range account.Roles {
 			role := &account.Roles[j]
-			arn := role.ARN(account.ID)
-			for name, doc := range role.Policies {
-				p, err := policy.Parse(doc)
-				if err != nil {
-					return nil, fmt.Errorf("policy %q of role %s: %w", name, arn, err)
-				}
-				a.identity[arn] = append(a.identity[arn], p)
+			if err := add(role.ARN(account.ID), "role", role.Policies); err != nil {
+				return nil, err
+			}
+		}
+		for j := range account.Users {
+			user := &account.Users[j]
+			if err := add(user.ARN(account.ID), "user", user.Policies); err != nil {
+				return nil, err
 			}
 		}
 	}
-	return a, nil
+	return identity, nil
 }
 
 // bucketPolicyOperations are the calls that the root user of the bucket
@@ -93,7 +125,14 @@ func (a *PolicyAuthorizer) decide(req AuthzRequest, action, bucket, key, owner s
 		resource = s3ResourceARN(bucket, "*")
 	}
 
-	set := policy.PolicySet{Identity: a.identity[req.RoleARN]}
+	holder := req.RoleARN
+	if holder == "" {
+		holder = req.UserARN
+	}
+	set := policy.PolicySet{Identity: a.identity[holder]}
+	if req.SessionPolicy != nil {
+		set.Session = []*policy.Policy{req.SessionPolicy}
+	}
 	if bucket != "" {
 		doc, ok, err := a.bucketPolicy(bucket)
 		if err != nil {
@@ -136,6 +175,12 @@ func (a *PolicyAuthorizer) contextKeys(req AuthzRequest) map[string][]string {
 	}
 	if req.SourceIP != "" {
 		keys["aws:SourceIp"] = []string{req.SourceIP}
+	}
+	if req.SourceAccount != "" {
+		keys["aws:SourceAccount"] = []string{req.SourceAccount}
+	}
+	if req.SourceARN != "" {
+		keys["aws:SourceArn"] = []string{req.SourceARN}
 	}
 	if v := req.Header.Get("X-Amz-Acl"); v != "" {
 		keys["s3:x-amz-acl"] = []string{v}

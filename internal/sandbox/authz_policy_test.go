@@ -180,3 +180,69 @@ func mustBucketPolicy(t *testing.T) []byte {
 	}
 	return w.Buckets[0].Policy
 }
+
+func TestPolicyAuthorizerUser(t *testing.T) {
+	w, err := LoadWorld("testdata/worlds/users-and-services.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := NewDirectory(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := NewPolicyAuthorizer(dir, func(string) ([]byte, bool, error) { return nil, false, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := dir.byName["publisher"]
+	request := func(action string) AuthzRequest {
+		return AuthzRequest{
+			PrincipalName: user.Name, PrincipalARN: user.ARN, Account: user.Account, UserARN: user.UserARN,
+			Operation: "GetObject", Action: action, Bucket: "shared-artifacts", Key: "a.txt", BucketOwner: "222222222222",
+			Query: url.Values{}, Header: http.Header{},
+		}
+	}
+
+	if err := a.Authorize(context.Background(), request("s3:GetObject")); err != nil {
+		t.Errorf("GetObject, which the user's policy allows: %v", err)
+	}
+
+	err = a.Authorize(context.Background(), request("s3:PutObject"))
+	var denied *AccessDeniedError
+	if !errors.As(err, &denied) {
+		t.Fatalf("PutObject: got %v, want access denied", err)
+	}
+	if want := "User: arn:aws:iam::222222222222:user/ci/publisher is not authorized to perform: s3:PutObject"; !strings.Contains(denied.Message, want) {
+		t.Errorf("message %q, want it to contain %q", denied.Message, want)
+	}
+}
+
+func TestPolicyAuthorizerServiceSourceKeys(t *testing.T) {
+	const sourceScoped = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"codebuild.amazonaws.com"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::dev-artifacts/*",
+"Condition":{"StringEquals":{"aws:SourceAccount":"111111111111"},"ArnLike":{"aws:SourceArn":"arn:aws:codebuild:us-east-1:111111111111:project/countersign-build"}}}]}`
+	a, _ := testAuthorizer(t, sourceScoped, nil)
+
+	tests := []struct {
+		name      string
+		sourceARN string
+		allowed   bool
+	}{
+		{"ScopedProject", "arn:aws:codebuild:us-east-1:111111111111:project/countersign-build", true},
+		{"OtherProject", "arn:aws:codebuild:us-east-1:111111111111:project/other", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := AuthzRequest{
+				PrincipalName: "codebuild", PrincipalARN: "codebuild.amazonaws.com", SourceAccount: "111111111111", SourceARN: tt.sourceARN,
+				Operation: "GetObject", Action: "s3:GetObject", Bucket: "dev-artifacts", Key: "a.txt", BucketOwner: "222222222222",
+				Query: url.Values{}, Header: http.Header{},
+			}
+
+			err := a.Authorize(context.Background(), req)
+
+			if got := err == nil; got != tt.allowed {
+				t.Errorf("allowed = %v (%v), want %v", got, err, tt.allowed)
+			}
+		})
+	}
+}

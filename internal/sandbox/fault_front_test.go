@@ -37,6 +37,7 @@ func newFaultFront(t *testing.T, config FaultConfig) *faultFront {
 	front, err := NewFront(FrontConfig{
 		Directory:   dir,
 		PolicyDir:   t.TempDir(),
+		SettingsDir: t.TempDir(),
 		Authorizer:  AllowAll{},
 		UpstreamURL: upstream.URL,
 		RootAccess:  testRootAccess,

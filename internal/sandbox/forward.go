@@ -139,6 +139,13 @@ func (q *s3Request) outboundRequest() (*http.Request, *chunkedBody, *s3Error) {
 	for _, name := range droppedRequestHeaders {
 		out.Header.Del(name)
 	}
+	// The front has applied the rules for grant headers, and versitygw's
+	// own ACLs would name its root user.
+	for name := range out.Header {
+		if strings.HasPrefix(strings.ToLower(name), "x-amz-grant-") {
+			out.Header.Del(name)
+		}
+	}
 	if out.Header.Get("User-Agent") == "" {
 		// Keep Go's default agent out of versitygw's logs.
 		out.Header.Set("User-Agent", "")

@@ -23,6 +23,7 @@ type Front struct {
 	dir        *Directory
 	region     string
 	policies   *policyStore
+	settings   *settingsStore
 	authorizer Authorizer
 
 	upstream  *url.URL
@@ -38,9 +39,10 @@ type Front struct {
 
 // FrontConfig configures a Front.
 type FrontConfig struct {
-	Directory  *Directory
-	PolicyDir  string     // directory of the stored bucket policies
-	Authorizer Authorizer // nil allows every authenticated request
+	Directory   *Directory
+	PolicyDir   string     // directory of the stored bucket policies
+	SettingsDir string     // directory of the stored bucket settings
+	Authorizer  Authorizer // nil allows every authenticated request
 
 	UpstreamURL string // versitygw, http://127.0.0.1:PORT
 	RootAccess  string
@@ -54,6 +56,10 @@ func NewFront(cfg FrontConfig) (*Front, error) {
 		return nil, err
 	}
 	policies, err := newPolicyStore(cfg.PolicyDir)
+	if err != nil {
+		return nil, err
+	}
+	settings, err := newSettingsStore(cfg.SettingsDir, cfg.Directory.Bucket)
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +88,7 @@ func NewFront(cfg FrontConfig) (*Front, error) {
 		dir:        cfg.Directory,
 		region:     region,
 		policies:   policies,
+		settings:   settings,
 		authorizer: authorizer,
 		upstream:   upstream,
 		rootCreds:  creds,

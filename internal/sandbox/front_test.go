@@ -141,6 +141,7 @@ func newFrontFixture(t *testing.T, authorizer Authorizer) *frontFixture {
 	front, err := NewFront(FrontConfig{
 		Directory:   dir,
 		PolicyDir:   policyDir,
+		SettingsDir: t.TempDir(),
 		Authorizer:  authorizer,
 		UpstreamURL: upstream.URL,
 		RootAccess:  testRootAccess,

@@ -13,10 +13,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// Object ownership "bucket owner enforced", S3's default for new buckets,
-// accepts only these canned ACLs.
-const bucketOwnerFullControl = "bucket-owner-full-control"
-
 // serveS3 authenticates an S3 request, applies the checks that the front
 // emulates and calls the Authorizer. It then responds itself or forwards
 // the request to versitygw.
@@ -114,6 +110,9 @@ func (q *s3Request) handle() *s3Error {
 	case "GetBucketAcl":
 		return q.getBucketACL()
 	}
+	if bucketSettingsOperations[q.call.Operation] {
+		return q.serveBucketSettings()
+	}
 	return q.forward()
 }
 
@@ -190,14 +189,17 @@ type sseSetting struct {
 	bucketKeyEnabled string // "true", "false" or empty
 }
 
+// checkWriteHeaders applies the bucket's settings to the ACL and SSE headers
+// of an object write.
+//
 // NOTE: versitygw 1.8.0 accepts every canned ACL and ignores SSE headers
-// (it stores no encryption setting and reports none). The front emulates S3
-// with object ownership "bucket owner enforced" and default SSE-S3: it
-// rejects ACLs other than bucket-owner-full-control with
-// AccessControlListNotSupported, validates the SSE headers, rejects SSE-C
-// on plain HTTP, drops the ACL and SSE headers before forwarding, and
-// reports the encryption in x-amz-server-side-encryption. Objects are never
-// encrypted, and SSE-KMS objects keep MD5 ETags where S3 would not.
+// (it stores no encryption setting and reports none), so the front emulates
+// S3. It applies the bucket's Object Ownership and public access block to
+// the ACL headers (see checkACLHeaders). It validates the SSE headers,
+// applies the bucket's default encryption and rejects SSE-C on plain HTTP.
+// It drops the ACL and SSE headers before forwarding, and reports the
+// encryption in x-amz-server-side-encryption. Objects are never encrypted,
+// and SSE-KMS objects keep MD5 ETags where S3 would not.
 func (q *s3Request) checkWriteHeaders() *s3Error {
 	h := q.r.Header
 
@@ -215,11 +217,15 @@ func (q *s3Request) checkWriteHeaders() *s3Error {
 		return nil
 	}
 
-	if e := checkCannedACL(h, bucketOwnerFullControl); e != nil {
+	settings, err := q.front.settings.Get(q.bucket.Name)
+	if err != nil {
+		return errInternal(err)
+	}
+	if e := checkACLHeaders(h, settings, cannedObjectACLs); e != nil {
 		return e
 	}
 
-	sse, e := parseSSE(h, q.front.region, q.bucket.Owner)
+	sse, e := parseSSE(h, q.front.region, q.bucket.Owner, settings.Encryption)
 	if e != nil {
 		return e
 	}
@@ -227,26 +233,23 @@ func (q *s3Request) checkWriteHeaders() *s3Error {
 	return nil
 }
 
-// checkCannedACL accepts no ACL or one of the allowed canned ACLs, and no
-// grant headers, as S3 does when ACLs are disabled.
-func checkCannedACL(h http.Header, allowed ...string) *s3Error {
-	notSupported := &s3Error{Status: http.StatusBadRequest, Code: "AccessControlListNotSupported", Message: "The bucket does not allow ACLs"}
-
-	if acl := h.Get("X-Amz-Acl"); acl != "" && !slices.Contains(allowed, acl) {
-		return notSupported
-	}
-	for name := range h {
-		if strings.HasPrefix(strings.ToLower(name), "x-amz-grant-") {
-			return notSupported
-		}
-	}
-	return nil
-}
-
-func parseSSE(h http.Header, region, owner string) (*sseSetting, *s3Error) {
+// parseSSE returns the encryption of a write: the one its headers ask for,
+// or else the bucket's default encryption.
+//
+// NOTE: a write to a bucket without default encryption reports AES256, as
+// S3 has encrypted every new object with SSE-S3 since January 2023.
+func parseSSE(h http.Header, region, owner string, bucketDefault *DefaultEncryption) (*sseSetting, *s3Error) {
 	algorithm := h.Get("X-Amz-Server-Side-Encryption")
 	keyID := h.Get("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id")
 	bucketKey := h.Get("X-Amz-Server-Side-Encryption-Bucket-Key-Enabled")
+
+	if algorithm == "" && keyID == "" && bucketDefault != nil && bucketDefault.SSEAlgorithm != sseS3 {
+		return &sseSetting{
+			algorithm:        bucketDefault.SSEAlgorithm,
+			kmsKeyID:         kmsKeyARN(bucketDefault.KMSKeyID, region, owner),
+			bucketKeyEnabled: strconv.FormatBool(bucketDefault.BucketKeyEnabled),
+		}, nil
+	}
 
 	switch algorithm {
 	case "", "AES256":
@@ -318,6 +321,10 @@ func (q *s3Request) authorize() *s3Error {
 		PrincipalARN:  q.id.ARN,
 		Account:       q.id.Account,
 		RoleARN:       q.id.RoleARN,
+		UserARN:       q.id.UserARN,
+		SourceAccount: q.id.SourceAccount,
+		SourceARN:     q.id.SourceARN,
+		SessionPolicy: q.id.SessionPolicy,
 		Operation:     q.call.Operation,
 		Action:        q.call.Action,
 		Bucket:        q.call.Bucket,
@@ -486,58 +493,6 @@ func (q *s3Request) bucketPolicy() *s3Error {
 	setRequestIDHeaders(q.w, q.requestID)
 	q.w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-// putACL accepts only the ACLs that a bucket with ACLs disabled accepts,
-// and stores nothing, because such a bucket ignores ACLs.
-//
-// NOTE: PutObjectAcl does not check that the object exists.
-func (q *s3Request) putACL() *s3Error {
-	if e := checkCannedACL(q.r.Header, bucketOwnerFullControl, "private"); e != nil {
-		return e
-	}
-	if q.r.Header.Get("X-Amz-Acl") == "" || q.r.ContentLength != 0 {
-		// An AccessControlPolicy body sets grants.
-		return &s3Error{Status: http.StatusBadRequest, Code: "AccessControlListNotSupported", Message: "The bucket does not allow ACLs"}
-	}
-
-	setRequestIDHeaders(q.w, q.requestID)
-	q.w.WriteHeader(http.StatusOK)
-	return nil
-}
-
-// getBucketACL returns the only ACL a bucket with ACLs disabled has: full
-// control for the owner's account. versitygw would name its root user.
-func (q *s3Request) getBucketACL() *s3Error {
-	account, _ := q.front.dir.Account(q.bucket.Owner)
-	owner := xmlOwner{ID: account.Canonical(), DisplayName: displayName(account)}
-	result := accessControlPolicy{
-		Owner: owner,
-		Grants: []xmlGrant{{
-			Grantee:    xmlGrantee{XMLNSXSI: "http://www.w3.org/2001/XMLSchema-instance", Type: "CanonicalUser", ID: owner.ID, DisplayName: owner.DisplayName},
-			Permission: "FULL_CONTROL",
-		}},
-	}
-	writeXML(q.w, q.r, q.requestID, http.StatusOK, result)
-	return nil
-}
-
-type accessControlPolicy struct {
-	XMLName struct{}   `xml:"http://s3.amazonaws.com/doc/2006-03-01/ AccessControlPolicy"`
-	Owner   xmlOwner   `xml:"Owner"`
-	Grants  []xmlGrant `xml:"AccessControlList>Grant"`
-}
-
-type xmlGrant struct {
-	Grantee    xmlGrantee `xml:"Grantee"`
-	Permission string     `xml:"Permission"`
-}
-
-type xmlGrantee struct {
-	XMLNSXSI    string `xml:"xmlns:xsi,attr"`
-	Type        string `xml:"xsi:type,attr"`
-	ID          string `xml:"ID"`
-	DisplayName string `xml:"DisplayName,omitempty"`
 }
 
 // s3AuthError turns an authentication failure into S3's error response.

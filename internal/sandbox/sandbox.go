@@ -142,6 +142,7 @@ func Run(ctx context.Context, cfg Config) error {
 	front, err := NewFront(FrontConfig{
 		Directory:   dir,
 		PolicyDir:   policyDir,
+		SettingsDir: filepath.Join(cfg.DataDir, settingsDirName),
 		Authorizer:  authorizer,
 		UpstreamURL: gw.endpoint,
 		RootAccess:  mark.RootAccess,
@@ -239,7 +240,8 @@ func randomHex(n int) string {
 
 // createBuckets creates the world's buckets that versitygw lacks and stores
 // their policies. On a reused data directory, existing buckets keep their
-// objects and their stored policies, which clients may have changed.
+// objects, their stored policies and their settings, which clients may have
+// changed.
 func (f *Front) createBuckets(ctx context.Context, fresh bool) error {
 	log := zerolog.Ctx(ctx)
 
@@ -259,6 +261,9 @@ func (f *Front) createBuckets(ctx context.Context, fresh bool) error {
 
 		if exists && !fresh {
 			continue
+		}
+		if err := f.settings.Reset(b.Name); err != nil {
+			return err
 		}
 		if len(b.Policy) == 0 {
 			if err := f.policies.Delete(b.Name); err != nil {

@@ -13,12 +13,13 @@ import (
 )
 
 const (
-	stateFileName  = "state.json"   // exists while the sandbox runs
-	markerFileName = "sandbox.json" // exists once the directory is initialized
-	lockFileName   = "lock"
-	objectsDirName = "objects"
-	policyDirName  = "policies"
-	stateVersion   = 1
+	stateFileName   = "state.json"   // exists while the sandbox runs
+	markerFileName  = "sandbox.json" // exists once the directory is initialized
+	lockFileName    = "lock"
+	objectsDirName  = "objects"
+	policyDirName   = "policies"
+	settingsDirName = "settings"
+	stateVersion    = 1
 )
 
 // State describes a running sandbox, for the env subcommand and for tests.

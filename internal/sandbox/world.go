@@ -14,18 +14,17 @@ import (
 	"os"
 	"regexp"
 	"strings"
-
-	"github.com/google/uuid"
+	"time"
 )
 
 //go:embed defaultworld.json
 var defaultWorldJSON []byte
 
-// World is the simulated AWS estate: accounts with their roles, buckets with
-// their owners and policies, and the principals whose keys sign requests.
-// Fields that later features need (users, permissions boundaries, SCPs,
-// ownership controls, default encryption) get their own keys here, so
-// unknown keys are rejected on load instead of being silently ignored.
+// World is the simulated AWS estate: accounts with their roles and users,
+// buckets with their owners, policies and settings, and the principals whose
+// keys sign requests. Fields that later features need (permissions
+// boundaries, SCPs) get their own keys here, so unknown keys are rejected on
+// load instead of being silently ignored.
 type World struct {
 	// Description is a note for people on what the world sets up, such
 	// as the fault it plants. The sandbox ignores it.
@@ -42,6 +41,11 @@ type World struct {
 	// that the sandbox writes at start; empty means the first principal.
 	DefaultPrincipal string `json:"default_principal,omitempty"`
 
+	// Env lists extra variables that the env file and the env subcommand
+	// export, such as COUNTERSIGN_ACL for a world that makes the build send
+	// a canned ACL.
+	Env map[string]string `json:"env,omitempty"`
+
 	Accounts   []Account   `json:"accounts"`
 	Buckets    []Bucket    `json:"buckets"`
 	Principals []Principal `json:"principals"`
@@ -57,6 +61,7 @@ type Account struct {
 	CanonicalID string `json:"canonical_id,omitempty"`
 
 	Roles []Role `json:"roles,omitempty"`
+	Users []User `json:"users,omitempty"`
 }
 
 // Role is an IAM role with its trust policy and inline identity policies.
@@ -69,6 +74,22 @@ type Role struct {
 
 	TrustPolicy json.RawMessage            `json:"trust_policy,omitempty"`
 	Policies    map[string]json.RawMessage `json:"policies,omitempty"`
+
+	// MaxSessionDuration is the longest session, in seconds, that
+	// AssumeRole grants: 3600 to 43200, and 3600 when unset, as in IAM.
+	MaxSessionDuration int `json:"max_session_duration,omitempty"`
+}
+
+// User is an IAM user with its inline identity policies. Its access keys
+// are a principal whose user field names the user's ARN.
+type User struct {
+	Name string `json:"name"`
+	Path string `json:"path,omitempty"` // "/" when empty
+
+	// ID is the user's unique ID (AIDA...). Empty derives a stable one.
+	ID string `json:"id,omitempty"`
+
+	Policies map[string]json.RawMessage `json:"policies,omitempty"`
 }
 
 // Bucket is an S3 bucket that the sandbox creates at start.
@@ -76,10 +97,22 @@ type Bucket struct {
 	Name   string          `json:"name"`
 	Owner  string          `json:"owner"`            // account ID
 	Policy json.RawMessage `json:"policy,omitempty"` // stored verbatim
+
+	// OwnershipControls is the Object Ownership setting:
+	// BucketOwnerEnforced (when unset, as for a new S3 bucket),
+	// BucketOwnerPreferred or ObjectWriter.
+	OwnershipControls string `json:"ownership_controls,omitempty"`
+
+	// DefaultEncryption and PublicAccessBlock are the bucket's settings.
+	// Unset means the bucket has no such configuration, so S3's Get call
+	// returns its not-found error.
+	DefaultEncryption *DefaultEncryption `json:"default_encryption,omitempty"`
+	PublicAccessBlock *PublicAccessBlock `json:"public_access_block,omitempty"`
 }
 
-// Principal is a set of keys and the identity they sign as: either a role
-// session (Role and Session) or an account's root user (ARN).
+// Principal is a set of keys and the identity they sign as: a role session
+// (Role and Session), an IAM user (User), an account's root user (ARN), or
+// an AWS service acting for a resource of an account (Service).
 type Principal struct {
 	Name string `json:"name"`
 
@@ -91,8 +124,21 @@ type Principal struct {
 	// UUID at each start, as CodeBuild names its sessions.
 	Session string `json:"session,omitempty"`
 
+	// User is the ARN of a world user, arn:aws:iam::ACCOUNT:user/PATH/NAME.
+	// The keys are that user's long-term access keys.
+	User string `json:"user,omitempty"`
+
 	// ARN is the identity of long-term keys: arn:aws:iam::ACCOUNT:root.
 	ARN string `json:"arn,omitempty"`
+
+	// Service is a service principal such as codebuild.amazonaws.com.
+	// SourceAccount and SourceARN are the account and the resource, such
+	// as a CodeBuild project ARN, that the service acts for. They become
+	// aws:SourceAccount and aws:SourceArn in its requests, as when
+	// CodeBuild assumes a project's service role.
+	Service       string `json:"service,omitempty"`
+	SourceAccount string `json:"source_account,omitempty"`
+	SourceARN     string `json:"source_arn,omitempty"`
 
 	AccessKeyID     string `json:"access_key_id"`
 	SecretAccessKey string `json:"secret_access_key"`
@@ -156,11 +202,16 @@ var (
 	roleNamePattern    = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 	rolePathPattern    = regexp.MustCompile(`^/([\x21-\x7e]+/)?$`)
 	roleIDPattern      = regexp.MustCompile(`^AROA[A-Z0-9]{17}$`)
+	userIDPattern      = regexp.MustCompile(`^AIDA[A-Z0-9]{17}$`)
 	sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 	principalPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 	accessKeyPattern   = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
 	roleARNPattern     = regexp.MustCompile(`^arn:aws:iam::([0-9]{12}):role(/.*)?/([^/]+)$`)
+	userARNPattern     = regexp.MustCompile(`^arn:aws:iam::([0-9]{12}):user(/.*)?/([^/]+)$`)
 	rootARNPattern     = regexp.MustCompile(`^arn:aws:iam::([0-9]{12}):root$`)
+	servicePattern     = regexp.MustCompile(`^[a-z0-9-]+(\.[a-z0-9-]+)*\.amazonaws\.com$`)
+	sourceARNPattern   = regexp.MustCompile(`^arn:aws:[a-z0-9-]+:[a-z0-9-]*:([0-9]{12}):.+$`)
+	envNamePattern     = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
 	bucketNamePattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 )
 
@@ -179,8 +230,30 @@ func (w *World) Validate() error {
 	accounts := w.validateAccounts(fail)
 	w.validateBuckets(accounts, fail)
 	w.validatePrincipals(accounts, fail)
+	w.validateEnv(fail)
 
 	return errors.Join(errs...)
+}
+
+// sandboxEnvNames are the variables that the env file always sets, which a
+// world's env entries may not replace.
+var sandboxEnvNames = map[string]bool{
+	"COUNTERSIGN_BUCKET":       true,
+	"COUNTERSIGN_BUCKET_OWNER": true,
+	"COUNTERSIGN_ROLE_ARN":     true,
+}
+
+func (w *World) validateEnv(fail func(string, ...any)) {
+	for name := range w.Env {
+		switch {
+		case !envNamePattern.MatchString(name):
+			fail("env[%q]: a variable name is uppercase letters, digits and underscores", name)
+		case strings.HasPrefix(name, "AWS_"):
+			fail("env[%q]: the sandbox sets the AWS_* variables itself; remove it", name)
+		case sandboxEnvNames[name]:
+			fail("env[%q]: the sandbox sets %s from the world's buckets and default principal; remove it", name, name)
+		}
+	}
 }
 
 func (w *World) validateAccounts(fail func(string, ...any)) map[string]*Account {
@@ -215,6 +288,7 @@ func (w *World) validateAccounts(fail func(string, ...any)) map[string]*Account 
 		}
 
 		validateRoles(field, a.Roles, fail)
+		validateUsers(field, a.Users, fail)
 	}
 	return accounts
 }
@@ -245,13 +319,46 @@ func validateRoles(accountField string, roles []Role, fail func(string, ...any))
 				fail("%s.trust_policy: %w", field, err)
 			}
 		}
-		for name, doc := range r.Policies {
-			if name == "" {
-				fail("%s.policies: a policy has an empty name", field)
-			}
-			if err := ValidatePolicy(doc); err != nil {
-				fail("%s.policies[%q]: %w", field, name, err)
-			}
+		validateIdentityPolicies(field, r.Policies, fail)
+
+		if d := r.MaxSessionDuration; d != 0 && (d < 3600 || d > 43200) {
+			fail("%s.max_session_duration %d: the maximum session duration is 3600 to 43200 seconds", field, d)
+		}
+	}
+}
+
+func validateUsers(accountField string, users []User, fail func(string, ...any)) {
+	names := make(map[string]bool, len(users))
+	for j := range users {
+		u := &users[j]
+		field := fmt.Sprintf("%s.users[%d]", accountField, j)
+
+		// IAM user names are unique regardless of case, as role names are.
+		lower := strings.ToLower(u.Name)
+		if !roleNamePattern.MatchString(u.Name) {
+			fail("%s.name %q: a user name is 1 to 64 letters, digits or +=,.@_-", field, u.Name)
+		} else if names[lower] {
+			fail("%s.name %q: duplicate user in this account", field, u.Name)
+		}
+		names[lower] = true
+
+		if u.Path != "" && !rolePathPattern.MatchString(u.Path) {
+			fail("%s.path %q: a path starts and ends with /", field, u.Path)
+		}
+		if u.ID != "" && !userIDPattern.MatchString(u.ID) {
+			fail("%s.id %q: a user ID is AIDA followed by 17 uppercase letters or digits", field, u.ID)
+		}
+		validateIdentityPolicies(field, u.Policies, fail)
+	}
+}
+
+func validateIdentityPolicies(field string, policies map[string]json.RawMessage, fail func(string, ...any)) {
+	for name, doc := range policies {
+		if name == "" {
+			fail("%s.policies: a policy has an empty name", field)
+		}
+		if err := ValidatePolicy(doc); err != nil {
+			fail("%s.policies[%q]: %w", field, name, err)
 		}
 	}
 }
@@ -281,6 +388,7 @@ func (w *World) validateBuckets(accounts map[string]*Account, fail func(string, 
 				fail("%s.policy: %w", field, err)
 			}
 		}
+		validateBucketSettings(field, b, fail)
 	}
 }
 
@@ -319,15 +427,22 @@ func (w *World) validatePrincipals(accounts map[string]*Account, fail func(strin
 		}
 		names[p.Name] = true
 
-		switch {
-		case p.Role != "" && p.ARN != "":
-			fail("%s: has both role %q and arn %q, set only one", field, p.Role, p.ARN)
+		switch kinds := p.kinds(); {
+		case len(kinds) > 1:
+			fail("%s: has %s, set only one of them", field, strings.Join(kinds, " and "))
 		case p.Role != "":
 			validateRoleSession(field, p, accounts, fail)
+		case p.User != "":
+			validateUserPrincipal(field, p, accounts, fail)
 		case p.ARN != "":
 			validateRootPrincipal(field, p, accounts, fail)
+		case p.Service != "":
+			validateServicePrincipal(field, p, fail)
 		default:
-			fail("%s %q: set role and session for a role session, or arn for an account's root user", field, p.Name)
+			fail("%s %q: set role and session for a role session, user for an IAM user, arn for an account's root user, or service for a service principal", field, p.Name)
+		}
+		if p.Service == "" && (p.SourceAccount != "" || p.SourceARN != "") {
+			fail("%s: source_account and source_arn are for service principals; set service or remove them", field)
 		}
 
 		switch {
@@ -364,19 +479,65 @@ func validateRoleSession(field string, p *Principal, accounts map[string]*Accoun
 	}
 }
 
+// kinds names the identity fields that p sets, of which a valid principal
+// sets exactly one.
+func (p *Principal) kinds() []string {
+	var kinds []string
+	for _, k := range []struct{ name, value string }{
+		{"role", p.Role}, {"user", p.User}, {"arn", p.ARN}, {"service", p.Service},
+	} {
+		if k.value != "" {
+			kinds = append(kinds, fmt.Sprintf("%s %q", k.name, k.value))
+		}
+	}
+	return kinds
+}
+
 func validateRootPrincipal(field string, p *Principal, accounts map[string]*Account, fail func(string, ...any)) {
 	m := rootARNPattern.FindStringSubmatch(p.ARN)
 	switch {
 	case m == nil:
-		fail("%s.arn %q: only root user ARNs (arn:aws:iam::ACCOUNT:root) are supported; use role and session for a role", field, p.ARN)
+		fail("%s.arn %q: only root user ARNs (arn:aws:iam::ACCOUNT:root) are supported; use role and session for a role, user for an IAM user", field, p.ARN)
 	case accounts[m[1]] == nil:
 		fail("%s.arn %q: account %s is not in accounts", field, p.ARN, m[1])
 	}
+	validateLongTermKeys(field, p, "root", fail)
+}
+
+func validateUserPrincipal(field string, p *Principal, accounts map[string]*Account, fail func(string, ...any)) {
+	if _, _, err := findUser(accounts, p.User); err != nil {
+		fail("%s.user %q: %w", field, p.User, err)
+	}
+	validateLongTermKeys(field, p, "user", fail)
+}
+
+func validateServicePrincipal(field string, p *Principal, fail func(string, ...any)) {
+	if !servicePattern.MatchString(p.Service) {
+		fail("%s.service %q: a service principal is a name such as codebuild.amazonaws.com", field, p.Service)
+	}
+	if p.SourceAccount != "" && !accountIDPattern.MatchString(p.SourceAccount) {
+		fail("%s.source_account %q: an account ID is 12 digits", field, p.SourceAccount)
+	}
+	if p.SourceARN != "" {
+		m := sourceARNPattern.FindStringSubmatch(p.SourceARN)
+		switch {
+		case m == nil:
+			fail("%s.source_arn %q: use the ARN of the resource the service acts for, such as arn:aws:codebuild:REGION:ACCOUNT:project/NAME", field, p.SourceARN)
+		case p.SourceAccount != "" && m[1] != p.SourceAccount:
+			fail("%s.source_arn %q: the ARN's account %s differs from source_account %s", field, p.SourceARN, m[1], p.SourceAccount)
+		}
+	}
+	validateLongTermKeys(field, p, "service", fail)
+}
+
+// validateLongTermKeys rejects the session fields on principals whose keys
+// are not a role session's.
+func validateLongTermKeys(field string, p *Principal, kind string, fail func(string, ...any)) {
 	if p.Session != "" {
 		fail("%s.session %q: only role sessions have a session name", field, p.Session)
 	}
 	if p.SessionToken != "" {
-		fail("%s.session_token: long-term root keys have no session token, remove it", field)
+		fail("%s.session_token: long-term %s keys have no session token, remove it", field, kind)
 	}
 }
 
@@ -401,11 +562,60 @@ func findRole(accounts map[string]*Account, arn string) (*Account, *Role, error)
 	return nil, nil, fmt.Errorf("unknown role: account %s has no role %s with path %s", m[1], m[3], path)
 }
 
+// findUser returns the account and user that a user ARN names.
+func findUser(accounts map[string]*Account, arn string) (*Account, *User, error) {
+	m := userARNPattern.FindStringSubmatch(arn)
+	if m == nil {
+		return nil, nil, errors.New("not a user ARN (arn:aws:iam::ACCOUNT:user/PATH/NAME)")
+	}
+	account := accounts[m[1]]
+	if account == nil {
+		return nil, nil, fmt.Errorf("account %s is not in accounts", m[1])
+	}
+
+	path := m[2] + "/"
+	for i := range account.Users {
+		u := &account.Users[i]
+		if u.Name == m[3] && u.path() == path {
+			return account, u, nil
+		}
+	}
+	return nil, nil, fmt.Errorf("unknown user: account %s has no user %s with path %s", m[1], m[3], path)
+}
+
 func (r *Role) path() string {
 	if r.Path == "" {
 		return "/"
 	}
 	return r.Path
+}
+
+// maxSession returns the role's maximum session duration.
+func (r *Role) maxSession() time.Duration {
+	if r.MaxSessionDuration == 0 {
+		return time.Hour
+	}
+	return time.Duration(r.MaxSessionDuration) * time.Second
+}
+
+func (u *User) path() string {
+	if u.Path == "" {
+		return "/"
+	}
+	return u.Path
+}
+
+// ARN returns the user's ARN, which includes its path.
+func (u *User) ARN(accountID string) string {
+	return "arn:aws:iam::" + accountID + ":user" + u.path() + u.Name
+}
+
+// UniqueID returns the user ID that GetCallerIdentity shows.
+func (u *User) UniqueID(accountID string) string {
+	if u.ID != "" {
+		return u.ID
+	}
+	return "AIDA" + stableID(accountID+":user"+u.path()+u.Name, 17)
 }
 
 // ARN returns the role's ARN, which includes its path.
@@ -440,109 +650,4 @@ func stableID(seed string, n int) string {
 
 func expandSession(template, id string) string {
 	return strings.ReplaceAll(template, "{uuid}", id)
-}
-
-// Identity is a principal resolved for one run of the sandbox.
-type Identity struct {
-	Name    string
-	ARN     string // as GetCallerIdentity returns it
-	Account string
-	UserID  string // as GetCallerIdentity returns it
-	RoleARN string // for role sessions, the role's ARN with its path
-
-	AccessKeyID     string
-	SecretAccessKey string
-	SessionToken    string
-}
-
-// Directory indexes a validated world for request handling.
-type Directory struct {
-	World      *World
-	Identities []*Identity // in world order
-
-	byKey    map[string]*Identity
-	byName   map[string]*Identity
-	accounts map[string]*Account
-	buckets  map[string]*Bucket
-}
-
-// NewDirectory resolves every principal of w. Each session name template
-// gets a fresh random UUID, as a new CodeBuild build would.
-func NewDirectory(w *World) (*Directory, error) {
-	if err := w.Validate(); err != nil {
-		return nil, err
-	}
-
-	d := &Directory{
-		World:    w,
-		byKey:    make(map[string]*Identity),
-		byName:   make(map[string]*Identity),
-		accounts: make(map[string]*Account),
-		buckets:  make(map[string]*Bucket),
-	}
-	for i := range w.Accounts {
-		d.accounts[w.Accounts[i].ID] = &w.Accounts[i]
-	}
-	for i := range w.Buckets {
-		d.buckets[w.Buckets[i].Name] = &w.Buckets[i]
-	}
-
-	for i := range w.Principals {
-		p := &w.Principals[i]
-		id := &Identity{
-			Name:            p.Name,
-			AccessKeyID:     p.AccessKeyID,
-			SecretAccessKey: p.SecretAccessKey,
-			SessionToken:    p.SessionToken,
-		}
-
-		if p.Role != "" {
-			account, role, err := findRole(d.accounts, p.Role)
-			if err != nil {
-				return nil, fmt.Errorf("principal %q: %w", p.Name, err)
-			}
-			session := expandSession(p.Session, uuid.NewString())
-			id.Account = account.ID
-			id.RoleARN = role.ARN(account.ID)
-			// Session ARNs drop the role's path.
-			id.ARN = "arn:aws:sts::" + account.ID + ":assumed-role/" + role.Name + "/" + session
-			id.UserID = role.UniqueID(account.ID) + ":" + session
-		} else {
-			m := rootARNPattern.FindStringSubmatch(p.ARN)
-			id.Account = m[1]
-			id.ARN = p.ARN
-			id.UserID = m[1]
-		}
-
-		d.Identities = append(d.Identities, id)
-		d.byKey[id.AccessKeyID] = id
-		d.byName[id.Name] = id
-	}
-	return d, nil
-}
-
-// ByAccessKey returns the identity that owns an access key ID.
-func (d *Directory) ByAccessKey(key string) (*Identity, bool) {
-	id, ok := d.byKey[key]
-	return id, ok
-}
-
-// Bucket returns the world's bucket with that name.
-func (d *Directory) Bucket(name string) (*Bucket, bool) {
-	b, ok := d.buckets[name]
-	return b, ok
-}
-
-// Account returns the world's account with that ID.
-func (d *Directory) Account(id string) (*Account, bool) {
-	a, ok := d.accounts[id]
-	return a, ok
-}
-
-// DefaultIdentity returns the principal whose keys go into the env file.
-func (d *Directory) DefaultIdentity() *Identity {
-	if d.World.DefaultPrincipal != "" {
-		return d.byName[d.World.DefaultPrincipal]
-	}
-	return d.Identities[0]
 }

@@ -178,7 +178,7 @@ func TestWorldValidate(t *testing.T) {
 		}, "unknown role: account 111111111111 has no role CodeBuildRole with path /service-role/"},
 		{"RoleUnknownAccount", func(w *World) { w.Principals[0].Role = "arn:aws:iam::999999999999:role/CodeBuildRole" }, "account 999999999999 is not in accounts"},
 		{"RoleNotARN", func(w *World) { w.Principals[0].Role = "CodeBuildRole" }, "not a role ARN"},
-		{"RoleAndARN", func(w *World) { w.Principals[0].ARN = "arn:aws:iam::111111111111:root" }, "has both role"},
+		{"RoleAndARN", func(w *World) { w.Principals[0].ARN = "arn:aws:iam::111111111111:root" }, `has role "arn:aws:iam::111111111111:role/CodeBuildRole" and arn "arn:aws:iam::111111111111:root", set only one`},
 		{"NeitherRoleNorARN", func(w *World) { w.Principals[1].ARN = "" }, `principals[1] "dev-admin": set role and session`},
 		{"NoSession", func(w *World) { w.Principals[0].Session = "" }, "principals[0].session: empty"},
 		{"BadSession", func(w *World) { w.Principals[0].Session = "has space {uuid}" }, `principals[0].session "has space {uuid}"`},
@@ -191,6 +191,50 @@ func TestWorldValidate(t *testing.T) {
 		{"BadAccessKey", func(w *World) { w.Principals[1].AccessKeyID = "akia-lower" }, `principals[1].access_key_id "akia-lower"`},
 		{"DuplicateAccessKey", func(w *World) { w.Principals[1].AccessKeyID = w.Principals[0].AccessKeyID }, "duplicate access key ID"},
 		{"UnknownDefaultPrincipal", func(w *World) { w.DefaultPrincipal = "nobody" }, `default_principal "nobody"`},
+		{"ValidUser", func(w *World) {
+			w.Accounts[0].Users = []User{{Name: "deployer", Path: "/ci/", Policies: map[string]json.RawMessage{"read": json.RawMessage(`{"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}}`)}}}
+			w.Principals = append(w.Principals, Principal{Name: "deployer", User: "arn:aws:iam::111111111111:user/ci/deployer", AccessKeyID: "AKIADEPLOYER00000001", SecretAccessKey: "s"})
+		}, ""},
+		{"BadUserName", func(w *World) { w.Accounts[0].Users = []User{{Name: "has space"}} }, `accounts[0].users[0].name "has space"`},
+		{"DuplicateUser", func(w *World) { w.Accounts[0].Users = []User{{Name: "ci"}, {Name: "CI"}} }, `accounts[0].users[1].name "CI": duplicate user`},
+		{"BadUserID", func(w *World) { w.Accounts[0].Users = []User{{Name: "ci", ID: "AROA123"}} }, `accounts[0].users[0].id "AROA123"`},
+		{"BadUserPath", func(w *World) { w.Accounts[0].Users = []User{{Name: "ci", Path: "ci"}} }, `accounts[0].users[0].path "ci"`},
+		{"BadUserPolicy", func(w *World) {
+			w.Accounts[0].Users = []User{{Name: "ci", Policies: map[string]json.RawMessage{"p": json.RawMessage(`[]`)}}}
+		}, `accounts[0].users[0].policies["p"]`},
+		{"UnknownUser", func(w *World) {
+			w.Principals[1] = Principal{Name: "ci", User: "arn:aws:iam::111111111111:user/ci", AccessKeyID: "AKIACI00000000000001", SecretAccessKey: "s"}
+		}, `principals[1].user "arn:aws:iam::111111111111:user/ci": unknown user`},
+		{"UserNotARN", func(w *World) {
+			w.Principals[1] = Principal{Name: "ci", User: "ci", AccessKeyID: "AKIACI00000000000001", SecretAccessKey: "s"}
+		}, "not a user ARN"},
+		{"UserWithToken", func(w *World) {
+			w.Accounts[0].Users = []User{{Name: "ci"}}
+			w.Principals[1] = Principal{Name: "ci", User: "arn:aws:iam::111111111111:user/ci", AccessKeyID: "AKIACI00000000000001", SecretAccessKey: "s", SessionToken: "t"}
+		}, "principals[1].session_token: long-term user keys"},
+		{"RoleAndUser", func(w *World) { w.Principals[0].User = "arn:aws:iam::111111111111:user/ci" }, `has role "arn:aws:iam::111111111111:role/CodeBuildRole" and user`},
+		{"ServiceBadName", func(w *World) {
+			w.Principals[1] = Principal{Name: "svc", Service: "codebuild", AccessKeyID: "AKIASVC0000000000001", SecretAccessKey: "s"}
+		}, `principals[1].service "codebuild"`},
+		{"ServiceSourceAccountMismatch", func(w *World) {
+			w.Principals[1] = Principal{Name: "svc", Service: "codebuild.amazonaws.com", SourceAccount: "111111111111", SourceARN: "arn:aws:codebuild:us-east-1:222222222222:project/p", AccessKeyID: "AKIASVC0000000000001", SecretAccessKey: "s"}
+		}, "the ARN's account 222222222222 differs from source_account 111111111111"},
+		{"ServiceSourceARNInvalid", func(w *World) {
+			w.Principals[1] = Principal{Name: "svc", Service: "codebuild.amazonaws.com", SourceARN: "project/p", AccessKeyID: "AKIASVC0000000000001", SecretAccessKey: "s"}
+		}, `principals[1].source_arn "project/p"`},
+		{"SourceWithoutService", func(w *World) { w.Principals[1].SourceAccount = "222222222222" }, "source_account and source_arn are for service principals"},
+		{"MaxSessionTooLong", func(w *World) { w.Accounts[0].Roles[0].MaxSessionDuration = 86400 }, "accounts[0].roles[0].max_session_duration 86400"},
+		{"BadOwnership", func(w *World) { w.Buckets[0].OwnershipControls = "Enforced" }, `buckets[0].ownership_controls "Enforced"`},
+		{"EncryptionNoAlgorithm", func(w *World) { w.Buckets[0].DefaultEncryption = &DefaultEncryption{} }, "buckets[0].default_encryption: sse_algorithm: missing"},
+		{"EncryptionAES256WithKey", func(w *World) {
+			w.Buckets[0].DefaultEncryption = &DefaultEncryption{SSEAlgorithm: "AES256", KMSKeyID: testKMSKey}
+		}, "sse_algorithm AES256 takes no KMS key"},
+		{"EncryptionKeyNotARN", func(w *World) {
+			w.Buckets[0].DefaultEncryption = &DefaultEncryption{SSEAlgorithm: "aws:kms", KMSKeyID: "alias/aws/s3"}
+		}, `buckets[0].default_encryption.kms_key_id "alias/aws/s3"`},
+		{"EnvAWSName", func(w *World) { w.Env = map[string]string{"AWS_REGION": "eu-west-1"} }, `env["AWS_REGION"]: the sandbox sets the AWS_* variables itself`},
+		{"EnvLowercaseName", func(w *World) { w.Env = map[string]string{"acl": "x"} }, `env["acl"]: a variable name is uppercase`},
+		{"EnvSandboxName", func(w *World) { w.Env = map[string]string{"COUNTERSIGN_BUCKET": "x"} }, `env["COUNTERSIGN_BUCKET"]: the sandbox sets COUNTERSIGN_BUCKET`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -253,5 +297,39 @@ func TestValidatePolicy(t *testing.T) {
 				t.Errorf("ValidatePolicy = %v, want an error containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestLoadWorldUsersAndServices(t *testing.T) {
+	w, err := LoadWorld(filepath.Join("testdata", "worlds", "users-and-services.json"))
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+
+	dir, err := NewDirectory(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	user := dir.byName["publisher"]
+	if user.ARN != "arn:aws:iam::222222222222:user/ci/publisher" || user.UserARN != user.ARN {
+		t.Errorf("user ARN = %q, user ARN field = %q, want the ARN with its path", user.ARN, user.UserARN)
+	}
+	if user.Account != "222222222222" || user.RoleARN != "" {
+		t.Errorf("user account %q role %q, want 222222222222 and no role", user.Account, user.RoleARN)
+	}
+	if !userIDPattern.MatchString(user.UserID) {
+		t.Errorf("user ID = %q, want AIDA followed by 17 characters", user.UserID)
+	}
+
+	service := dir.byName["codebuild"]
+	if service.ARN != "codebuild.amazonaws.com" || service.Service != "codebuild.amazonaws.com" {
+		t.Errorf("service ARN %q service %q, want codebuild.amazonaws.com", service.ARN, service.Service)
+	}
+	if service.SourceAccount != "111111111111" || service.SourceARN != "arn:aws:codebuild:us-east-1:111111111111:project/deliver" {
+		t.Errorf("service source %q %q", service.SourceAccount, service.SourceARN)
+	}
+	if service.identityPolicyHolder() != "" {
+		t.Errorf("a service has identity policies of %q, want none", service.identityPolicyHolder())
 	}
 }
