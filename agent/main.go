@@ -55,6 +55,7 @@ type cli struct {
 	Preflight preflightCmd `cmd:"" help:"Check identity, bucket owner, listing and a canary put, get and delete before the build."`
 	Sync      syncCmd      `cmd:"" help:"Upload a directory to s3://BUCKET/PREFIX, deciding by content."`
 	Explain   explainCmd   `cmd:"" help:"Check offline whether the role, trust and bucket policies allow the delivery, and show the fix."`
+	Audit     auditCmd     `cmd:"" help:"Audit the bucket policy and settings of the dev account against the expected roles, and optionally enforce the managed statement."`
 	Version   versionCmd   `cmd:"" help:"Print the version."`
 }
 
@@ -65,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	exited := false
 	options := append(filterMappers(&c.Sync.filters),
 		kong.Name("countersign"),
-		kong.Description("Countersign checks and delivers build artifacts to an S3 bucket in another AWS account.\n\nExit codes: 0 success, 1 failure, 2 usage error, 3 identity is not the expected role, 4 access denied, 5 refused by a safety guard."),
+		kong.Description("Countersign checks and delivers build artifacts to an S3 bucket in another AWS account.\n\nExit codes: 0 success, 1 failure, 2 usage error, 3 identity is not the expected role, 4 access denied, 5 refused by a safety guard, 6 audit findings at or above --fail-on."),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(int) { exited = true }),
 		kong.UsageOnError(),

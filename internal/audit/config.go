@@ -69,14 +69,23 @@ type ConfigError struct {
 	Field  Field
 	Value  string
 	Reason string
+
+	// Name is the field's name as the user set it, such as --expect-role
+	// or COUNTERSIGN_ROLE_ARNS. Error uses Field when it is empty.
+	Name string
 }
 
 func (e *ConfigError) Error() string {
-	if e.Value == "" {
-		return fmt.Sprintf("%s is missing: %s", e.Field, e.Reason)
+	name := e.Name
+	if name == "" {
+		name = string(e.Field)
 	}
 
-	return fmt.Sprintf("invalid %s %q: %s", e.Field, e.Value, e.Reason)
+	if e.Value == "" {
+		return fmt.Sprintf("%s is missing: %s", name, e.Reason)
+	}
+
+	return fmt.Sprintf("invalid %s %q: %s", name, e.Value, e.Reason)
 }
 
 // Unwrap returns exitcode.ErrUsage, so a command exits with the usage code.

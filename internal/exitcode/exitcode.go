@@ -15,6 +15,7 @@ const (
 	IdentityWrong  = 3 // the caller is not the expected role
 	AccessDenied   = 4 // AWS denied a request
 	RefusedByGuard = 5 // a safety guard stopped the run
+	Findings       = 6 // the audit found problems at or above the failure severity
 )
 
 // Sentinel classes. Packages wrap one of these so that main picks the exit
@@ -24,10 +25,12 @@ var (
 	ErrIdentityMismatch = errors.New("identity is not the expected role")
 	ErrAccessDenied     = errors.New("access denied")
 	ErrRefused          = errors.New("refused by a safety guard")
+	ErrFindings         = errors.New("audit findings at or above the failure severity")
 )
 
 // For returns the exit code for err. When err wraps several classes, the
-// most specific one wins in this order: usage, refused, identity, denied.
+// most specific one wins in this order: usage, refused, identity, denied,
+// findings.
 func For(err error) int {
 	switch {
 	case err == nil:
@@ -40,6 +43,8 @@ func For(err error) int {
 		return IdentityWrong
 	case errors.Is(err, ErrAccessDenied):
 		return AccessDenied
+	case errors.Is(err, ErrFindings):
+		return Findings
 	default:
 		return Failure
 	}
@@ -50,7 +55,7 @@ func For(err error) int {
 // class.
 func Message(err error) string {
 	text := err.Error()
-	for _, class := range []error{ErrUsage, ErrIdentityMismatch, ErrAccessDenied, ErrRefused} {
+	for _, class := range []error{ErrUsage, ErrIdentityMismatch, ErrAccessDenied, ErrRefused, ErrFindings} {
 		if trimmed, ok := strings.CutSuffix(text, ": "+class.Error()); ok {
 			return trimmed
 		}

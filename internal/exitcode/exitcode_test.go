@@ -20,6 +20,8 @@ func TestFor(t *testing.T) {
 		{"refused", fmt.Errorf("delete guard: %w", ErrRefused), RefusedByGuard},
 		{"refusedBeatsDenied", errors.Join(ErrAccessDenied, ErrRefused), RefusedByGuard},
 		{"identityBeatsDenied", errors.Join(ErrAccessDenied, ErrIdentityMismatch), IdentityWrong},
+		{"findings", fmt.Errorf("audit: 2 findings at high or above: %w", ErrFindings), Findings},
+		{"usageBeatsFindings", errors.Join(ErrFindings, ErrUsage), Usage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -38,6 +40,7 @@ func TestMessage(t *testing.T) {
 	}{
 		{"usageSuffix", fmt.Errorf("invalid destination %q: use s3://BUCKET/PREFIX: %w", "x", ErrUsage), `invalid destination "x": use s3://BUCKET/PREFIX`},
 		{"refusedSuffix", fmt.Errorf("source is empty: %w", ErrRefused), "source is empty"},
+		{"findingsSuffix", fmt.Errorf("2 findings at high or above: %w", ErrFindings), "2 findings at high or above"},
 		{"classInMiddle", fmt.Errorf("%w: list failed", ErrAccessDenied), "access denied: list failed"},
 		{"plain", errors.New("boom"), "boom"},
 	}
