@@ -321,6 +321,19 @@ func TestSandboxEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("EnvAsCodeBuild", func(t *testing.T) {
+		vars := sb.Vars(t, "codebuild")
+		if vars["AWS_ACCESS_KEY_ID"] != "AKIASANDBOXCODEBUILD" {
+			t.Errorf("AWS_ACCESS_KEY_ID = %q, want the codebuild service principal's key", vars["AWS_ACCESS_KEY_ID"])
+		}
+		if _, ok := vars["AWS_SESSION_TOKEN"]; ok {
+			t.Error("the service principal's environment sets AWS_SESSION_TOKEN, want long-term keys only")
+		}
+		if vars["AWS_ENDPOINT_URL_STS"] != sb.Endpoint() {
+			t.Errorf("AWS_ENDPOINT_URL_STS = %q, want %q", vars["AWS_ENDPOINT_URL_STS"], sb.Endpoint())
+		}
+	})
+
 	t.Run("UnknownPrincipal", func(t *testing.T) {
 		root := sandboxtest.ModuleRoot(t)
 		cmd := exec.Command(filepath.Join(root, "bin", "countersign-sandbox"), "env", "--data", sb.DataDir(), "--as", "nobody")
@@ -678,7 +691,11 @@ func TestSandboxWorldCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the printed world is invalid: %v", err)
 	}
-	if len(w.Principals) != 2 || w.Principals[0].Name != "build" || w.Principals[1].Name != "dev-admin" {
-		t.Errorf("printed world principals %+v, want build and dev-admin", w.Principals)
+	var names []string
+	for _, p := range w.Principals {
+		names = append(names, p.Name)
+	}
+	if got, want := strings.Join(names, ","), "build,dev-admin,codebuild"; got != want {
+		t.Errorf("printed world principals %s, want %s", got, want)
 	}
 }

@@ -110,12 +110,13 @@ func NewDirectory(w *World) (*Directory, error) {
 			id.UserARN = id.ARN
 			id.UserID = user.UniqueID(account.ID)
 		case p.Service != "":
+			// A service principal belongs to no account, so Account
+			// stays empty.
 			id.Service = p.Service
 			id.SourceAccount = p.SourceAccount
 			id.SourceARN = p.SourceARN
 			id.ARN = p.Service
 			id.UserID = p.Service
-			id.Account = p.SourceAccount
 		default:
 			m := rootARNPattern.FindStringSubmatch(p.ARN)
 			id.Account = m[1]

@@ -115,6 +115,7 @@ type frontFixture struct {
 	upstream *recordingUpstream
 	server   *httptest.Server
 	dir      *Directory
+	front    *Front
 }
 
 func newFrontFixture(t *testing.T, authorizer Authorizer) *frontFixture {
@@ -123,6 +124,12 @@ func newFrontFixture(t *testing.T, authorizer Authorizer) *frontFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newFrontFixtureWorld(t, authorizer, w)
+}
+
+// newFrontFixtureWorld serves w; a nil authorizer uses the one Run uses.
+func newFrontFixtureWorld(t *testing.T, authorizer Authorizer, w *World) *frontFixture {
+	t.Helper()
 	dir, err := NewDirectory(w)
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +165,7 @@ func newFrontFixture(t *testing.T, authorizer Authorizer) *frontFixture {
 	}
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)
-	return &frontFixture{upstream: upstream, server: server, dir: dir}
+	return &frontFixture{upstream: upstream, server: server, dir: dir, front: front}
 }
 
 func (f *frontFixture) s3As(name string, optFns ...func(*s3.Options)) *s3.Client {

@@ -534,6 +534,8 @@ func s3AuthError(f *authFailure, presigned bool) *s3Error {
 			with("MaxAllowedSkewMilliseconds", strconv.FormatInt(maxClockSkew.Milliseconds(), 10))
 	case authExpired, authNotYetValid:
 		return &s3Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: f.detail}
+	case authExpiredToken:
+		return &s3Error{Status: http.StatusBadRequest, Code: "ExpiredToken", Message: f.detail}
 	case authBadContentSHA256:
 		return errInvalidArgument("x-amz-content-sha256", "", "%s", f.detail)
 	}

@@ -51,6 +51,7 @@ const (
 	authWrongRegion                                  // scope names another region
 	authUnsignedHeaders                              // x-amz-* headers present but not signed
 	authBadContentSHA256                             // x-amz-content-sha256 missing or not a known value
+	authExpiredToken                                 // AssumeRole credentials past their expiration
 )
 
 // authFailure is a request that failed authentication, with what the error

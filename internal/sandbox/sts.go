@@ -24,10 +24,8 @@ type stsError struct {
 	Message string
 }
 
-// serveSTS serves STS query-protocol requests (form POST or GET).
-//
-// TODO: AssumeRole, with the world's trust policies deciding who may assume
-// which role.
+// serveSTS serves STS query-protocol requests (form POST or GET):
+// GetCallerIdentity and AssumeRole.
 func (f *Front) serveSTS(w http.ResponseWriter, r *http.Request, requestID string, auth *sigV4Request, failure *authFailure, info *requestLog) {
 	if failure != nil {
 		writeSTSError(w, requestID, stsAuthError(failure))
@@ -67,16 +65,31 @@ func (f *Front) serveSTS(w http.ResponseWriter, r *http.Request, requestID strin
 	action := params.Get("Action")
 	info.operation = action
 	version := params.Get("Version")
-	if action != "GetCallerIdentity" || version != stsVersion {
-		writeSTSError(w, requestID, &stsError{http.StatusBadRequest, "InvalidAction",
-			"Could not find operation " + action + " for version " + version})
+	switch {
+	case version != stsVersion:
+	case action == "GetCallerIdentity":
+		account := id.Account
+		if id.Service != "" {
+			// Services never call this; the sandbox shows the account
+			// that the service principal acts for.
+			account = id.SourceAccount
+		}
+		writeSTSResponse(w, requestID, getCallerIdentityResponse{
+			Result: callerIdentity{Arn: id.ARN, UserID: id.UserID, Account: account},
+			Meta:   responseMetadata{RequestID: requestID},
+		})
+		return
+	case action == "AssumeRole":
+		resp, e := f.assumeRole(r, id, params, requestID)
+		if e != nil {
+			writeSTSError(w, requestID, e)
+			return
+		}
+		writeSTSResponse(w, requestID, resp)
 		return
 	}
-
-	writeSTSResponse(w, requestID, getCallerIdentityResponse{
-		Result: callerIdentity{Arn: id.ARN, UserID: id.UserID, Account: id.Account},
-		Meta:   responseMetadata{RequestID: requestID},
-	})
+	writeSTSError(w, requestID, &stsError{http.StatusBadRequest, "InvalidAction",
+		"Could not find operation " + action + " for version " + version})
 }
 
 type getCallerIdentityResponse struct {
@@ -151,6 +164,8 @@ func stsAuthError(f *authFailure) *stsError {
 		return &stsError{http.StatusForbidden, "SignatureDoesNotMatch", "Signature expired or not yet valid: " + strings.TrimSuffix(f.detail, ".") + "."}
 	case authSignatureMismatch:
 		return &stsError{http.StatusForbidden, "SignatureDoesNotMatch", f.detail}
+	case authExpiredToken:
+		return &stsError{http.StatusForbidden, "ExpiredToken", "The security token included in the request is expired"}
 	}
 	return &stsError{http.StatusForbidden, "AccessDenied", f.detail}
 }
