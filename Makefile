@@ -6,11 +6,11 @@ BIN     := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build test test-unit test-e2e conformance demo bench-sync peers vet clean
+.PHONY: all build lambda test test-unit test-e2e conformance demo bench-sync peers vet clean
 
 all: build
 
-build: $(BIN)/countersign $(BIN)/countersign-sandbox $(BIN)/versitygw
+build: $(BIN)/countersign $(BIN)/countersign-sandbox $(BIN)/versitygw $(BIN)/aws-lambda-rie
 
 $(BIN)/countersign: FORCE
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./agent
@@ -22,6 +22,24 @@ $(BIN)/countersign-sandbox: FORCE
 # module under tools/ so its dependencies stay out of the main module.
 $(BIN)/versitygw: tools/go.mod tools/go.sum
 	cd tools && $(GO) build -trimpath -o ../$(BIN)/versitygw github.com/versity/versitygw/cmd/versitygw
+
+# The Lambda runtime interface emulator runs the audit Lambda's bootstrap
+# in the end-to-end tests. It is pinned in tools/go.mod like versitygw.
+$(BIN)/aws-lambda-rie: tools/go.mod tools/go.sum
+	cd tools && $(GO) build -trimpath -o ../$(BIN)/aws-lambda-rie github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
+
+# The audit Lambda for the provided.al2023 runtime on arm64 (Graviton):
+# a static bootstrap without the RPC entry point, zipped at the root of
+# the deployment package.
+LAMBDA_DIR := dist/lambda
+
+lambda: $(LAMBDA_DIR)/countersign-audit.zip
+
+$(LAMBDA_DIR)/bootstrap: FORCE
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags '-s -w' -o $@ ./lambda
+
+$(LAMBDA_DIR)/countersign-audit.zip: $(LAMBDA_DIR)/bootstrap
+	$(GO) run ./lambda/mkzip -o $@ $<
 
 FORCE:
 
