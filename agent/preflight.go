@@ -22,7 +22,7 @@ type preflightCmd struct {
 // uploadHeaderFlags are the headers sync sends; preflight's canary sends
 // them too.
 type uploadHeaderFlags struct {
-	ACL          string `help:"Canned ACL for uploads; only bucket-owner-full-control is accepted by buckets with Object Ownership \"bucket owner enforced\"." name:"acl"`
+	ACL          string `help:"Canned ACL for uploads; only bucket-owner-full-control is accepted by buckets with Object Ownership \"bucket owner enforced\"." name:"acl" env:"COUNTERSIGN_ACL"`
 	SSE          string `help:"Server-side encryption for uploads: AES256 or aws:kms." name:"sse"`
 	SSEKMSKeyID  string `help:"KMS key id or ARN for --sse aws:kms." name:"sse-kms-key-id"`
 	CacheControl string `help:"Cache-Control header for uploads." name:"cache-control"`

@@ -13,7 +13,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/countersign/countersign/internal/denial"
 	"github.com/countersign/countersign/internal/exitcode"
 	"github.com/countersign/countersign/internal/sandboxtest"
 )
@@ -233,4 +235,109 @@ func TestExampleWorldNoDeleteAWSCLI(t *testing.T) {
 	if status["delete-canary"] != "DENIED" {
 		t.Errorf("agent delete-canary = %q, want DENIED like the AWS CLI's delete-object", status["delete-canary"])
 	}
+}
+
+// TestExampleWorldACLRejected runs the world whose build sends the canned
+// ACL bucket-owner-read to a bucket whose Object Ownership is bucket owner
+// enforced, which rejects every ACL but bucket-owner-full-control.
+//
+// NOTE: the agent itself rejects every ACL but bucket-owner-full-control
+// before it sends a request (s3sync.ObjectHeaders.Validate), so preflight
+// stops with a usage error and never reaches its put step. The sandbox's
+// rejection, and the diagnosis of it, are checked with the SDK and the AWS
+// CLI instead.
+func TestExampleWorldACLRejected(t *testing.T) {
+	sb := sandboxtest.Start(t, sandboxtest.Options{World: worldPath(t, "acl-rejected"), LogLevel: "info"})
+	env := sb.Env(t, "build")
+	const acl = "bucket-owner-read"
+
+	if got := envValue(env, "COUNTERSIGN_ACL"); got != acl {
+		t.Fatalf("COUNTERSIGN_ACL = %q, want the world's %q", got, acl)
+	}
+
+	res := runAgent(t, env, "preflight", "--prefix", "app")
+	if res.code != exitcode.Usage {
+		t.Errorf("preflight exit code = %d, want %d from the agent's own ACL check", res.code, exitcode.Usage)
+	}
+	if !strings.Contains(res.stderr, `invalid ACL "bucket-owner-read"`) || !strings.Contains(res.stderr, "bucket owner enforced") {
+		t.Errorf("preflight's error does not name the ACL and Object Ownership:\n%s", res.stderr)
+	}
+
+	// The same PutObject that preflight's canary would send.
+	_, err := s3Client(t, env).PutObject(context.Background(), &s3.PutObjectInput{
+		Bucket: aws.String(bucket), Key: aws.String("app/.countersign/canary"), Body: strings.NewReader("canary"),
+		ACL: s3types.ObjectCannedACL(acl), ExpectedBucketOwner: aws.String(devAcct),
+	})
+	code, message, status, _ := denial.FromError(err)
+	if code != "AccessControlListNotSupported" || status != 400 {
+		t.Fatalf("PutObject with %s: %v, want AccessControlListNotSupported 400", acl, err)
+	}
+	d := denial.Diagnose(denial.Request{
+		Operation: "PutObject", Bucket: bucket, Key: "app/.countersign/canary", ExpectedBucketOwner: devAcct,
+		CallerARN: envValue(env, "COUNTERSIGN_ROLE_ARN"), RoleARN: roleARN,
+		StatusCode: status, ErrorCode: code, Message: message, ACL: acl,
+	})
+	checkACLRejectedDiagnosis(t, d, acl)
+
+	out, cliErr := awsCLIPutObject(t, env, "--acl", acl)
+	if cliErr == nil || !strings.Contains(string(out), "AccessControlListNotSupported") {
+		t.Errorf("aws s3api put-object --acl %s: %v\n%s\nwant AccessControlListNotSupported", acl, cliErr, out)
+	}
+
+	// The fix the diagnosis proposes makes preflight pass.
+	res = runAgent(t, append(append([]string{}, env...), "COUNTERSIGN_ACL=bucket-owner-full-control"), "preflight", "--prefix", "app")
+	if res.code != exitcode.OK {
+		t.Errorf("preflight with bucket-owner-full-control: exit code = %d, want 0", res.code)
+	}
+}
+
+// checkACLRejectedDiagnosis checks that a rejected ACL is put on the dev
+// account's Object Ownership setting, and that a fix drops the ACL.
+func checkACLRejectedDiagnosis(t *testing.T, d denial.Diagnosis, acl string) {
+	t.Helper()
+
+	if d.Kind != denial.KindACLRejected || d.Side != denial.SideDev || d.Account != devAcct {
+		t.Errorf("diagnosis %s on %s account %s, want %s on %s account %s", d.Kind, d.Side, d.Account, denial.KindACLRejected, denial.SideDev, devAcct)
+	}
+	if !strings.Contains(d.Summary, acl) || !strings.Contains(d.Summary, "Object Ownership") {
+		t.Errorf("summary %q, want the ACL sent and the Object Ownership setting named", d.Summary)
+	}
+
+	var ownership, flag bool
+	for _, fix := range d.Fixes {
+		if strings.Contains(fix.Document, "Object Ownership setting of "+bucket) && fix.Account == devAcct {
+			ownership = true
+		}
+		if strings.Contains(fix.Document, "--acl") && strings.Contains(fix.Advice, "bucket-owner-full-control") {
+			flag = true
+		}
+	}
+	if !ownership {
+		t.Errorf("fixes %+v name no Object Ownership setting of %s in account %s", d.Fixes, bucket, devAcct)
+	}
+	if !flag {
+		t.Errorf("fixes %+v do not propose dropping --acl or using bucket-owner-full-control", d.Fixes)
+	}
+}
+
+// awsCLIPutObject puts app/cli-acl.txt with Debian's AWS CLI v2 and the
+// extra arguments, and returns the CLI's combined output and error.
+func awsCLIPutObject(t *testing.T, env []string, args ...string) ([]byte, error) {
+	t.Helper()
+	const cli = "/usr/bin/aws"
+	if _, err := os.Stat(cli); err != nil {
+		t.Fatalf("the AWS CLI is missing: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "cli-acl.txt")
+	if err := os.WriteFile(file, []byte("from the cli"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	full := append([]string{"--endpoint-url", envValue(env, "AWS_ENDPOINT_URL_S3"), "s3api", "put-object",
+		"--bucket", bucket, "--key", "app/cli-acl.txt", "--body", file}, args...)
+	cmd := exec.CommandContext(ctx, cli, full...)
+	cmd.Env = append(env, "AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=")
+	return cmd.CombinedOutput()
 }

@@ -292,6 +292,7 @@ func newState(dir *Directory, endpoint string, versitygwPID int) *State {
 		BucketOwner:      first.Owner,
 		RoleARN:          def.RoleARN,
 		DefaultPrincipal: def.Name,
+		Env:              dir.World.Env,
 	}
 	for _, id := range dir.Identities {
 		st.Principals = append(st.Principals, StatePrincipal{

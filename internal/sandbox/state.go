@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -35,6 +36,9 @@ type State struct {
 	BucketOwner      string `json:"bucket_owner"` // its owner account
 	RoleARN          string `json:"role_arn,omitempty"`
 	DefaultPrincipal string `json:"default_principal"`
+
+	// Env is the world's extra variables, which every env file exports.
+	Env map[string]string `json:"env,omitempty"`
 
 	Principals []StatePrincipal `json:"principals"`
 }
@@ -126,6 +130,9 @@ func (st *State) EnvLines(name string) (string, error) {
 	export("COUNTERSIGN_BUCKET_OWNER", st.BucketOwner)
 	if st.RoleARN != "" {
 		export("COUNTERSIGN_ROLE_ARN", st.RoleARN)
+	}
+	for _, name := range slices.Sorted(maps.Keys(st.Env)) {
+		export(name, st.Env[name])
 	}
 	return b.String(), nil
 }

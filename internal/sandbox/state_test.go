@@ -154,3 +154,28 @@ func TestCheckListen(t *testing.T) {
 		}
 	}
 }
+
+func TestEnvLinesWorldEnv(t *testing.T) {
+	st := testState()
+	st.Env = map[string]string{"COUNTERSIGN_ACL": "bucket-owner-read", "BUILD_NOTE": "it's quoted"}
+
+	lines, err := st.EnvLines("dev-admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, _, err := ParseEnvLines(lines)
+	if err != nil {
+		t.Fatalf("parse: %v\n%s", err, lines)
+	}
+
+	if set["COUNTERSIGN_ACL"] != "bucket-owner-read" {
+		t.Errorf("COUNTERSIGN_ACL = %q, want the world's bucket-owner-read", set["COUNTERSIGN_ACL"])
+	}
+	if set["BUILD_NOTE"] != "it's quoted" {
+		t.Errorf("BUILD_NOTE = %q, want the world's value", set["BUILD_NOTE"])
+	}
+	// Sorted by name, so that the file is the same at every start.
+	if note, acl := strings.Index(lines, "BUILD_NOTE="), strings.Index(lines, "COUNTERSIGN_ACL="); note > acl {
+		t.Errorf("BUILD_NOTE is exported after COUNTERSIGN_ACL:\n%s", lines)
+	}
+}
