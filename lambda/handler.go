@@ -84,7 +84,7 @@ func (h *handler) Handle(ctx context.Context, payload json.RawMessage) (*audit.R
 		}
 	}
 
-	log = log.With().Str("bucket", inv.cfg.Bucket).Str("mode", string(inv.cfg.Mode)).Bool("scheduled", inv.scheduled).Logger()
+	log = log.With().Str("bucket", inv.cfg.Bucket).Bool("scheduled", inv.scheduled).Logger()
 	ctx = log.WithContext(ctx)
 
 	if deadline, ok := ctx.Deadline(); ok {
@@ -103,7 +103,7 @@ func (h *handler) Handle(ctx context.Context, payload json.RawMessage) (*audit.R
 
 	audit.LogFindings(ctx, rep)
 
-	summary := log.Info().Int("findings", len(rep.Findings))
+	summary := log.Info().Str("mode", string(rep.Mode)).Int("findings", len(rep.Findings))
 	for _, s := range audit.Severities {
 		summary = summary.Int(string(s), rep.Counts[s])
 	}

@@ -246,7 +246,8 @@ func Analyze(cfg Config, state State) *Report {
 }
 
 // LogFindings writes one log line per finding: warn for medium and above,
-// info below, with the finding's ids as fields.
+// info below, with the finding's ids as fields. The context's logger is
+// expected to carry the bucket.
 func LogFindings(ctx context.Context, rep *Report) {
 	log := zerolog.Ctx(ctx)
 
@@ -256,7 +257,7 @@ func LogFindings(ctx context.Context, rep *Report) {
 			ev = log.Info()
 		}
 
-		ev = ev.Str("bucket", rep.Bucket).Str("finding", f.ID).Str("severity", string(f.Severity))
+		ev = ev.Str("finding", f.ID).Str("severity", string(f.Severity))
 		if f.Statement != nil {
 			ev = ev.Int("statement", f.Statement.Index).Str("sid", f.Statement.Sid)
 		}
