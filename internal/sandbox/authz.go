@@ -24,7 +24,10 @@ type AuthzRequest struct {
 	// SessionPolicy is the session policy of an AssumeRole session, or nil.
 	SessionPolicy *policy.Policy
 
-	Operation string // S3 API operation, such as PutObject
+	// Operation is the S3 API operation, such as PutObject. The front calls
+	// Authorize once for each key of a DeleteObjects batch, with that Key
+	// and the action s3:DeleteObject or s3:DeleteObjectVersion.
+	Operation string
 	Action    string // IAM action, such as s3:PutObject
 	Bucket    string
 	Key       string

@@ -118,12 +118,6 @@ func (a *PolicyAuthorizer) Authorize(ctx context.Context, req AuthzRequest) erro
 
 func (a *PolicyAuthorizer) decide(req AuthzRequest, action, bucket, key, owner string) error {
 	resource := s3ResourceARN(bucket, key)
-	// NOTE: DeleteObjects is authorized as one s3:DeleteObject on every key
-	// of the bucket (bucket/*), not key by key: a policy that grants
-	// DeleteObject under a prefix only denies the whole batch.
-	if req.Operation == "DeleteObjects" {
-		resource = s3ResourceARN(bucket, "*")
-	}
 
 	holder := req.RoleARN
 	if holder == "" {

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -76,6 +77,8 @@ func newRecordingUpstream(t *testing.T) *recordingUpstream {
 			w.Header().Set("Content-Length", "0")
 		case bodyErr != nil:
 			w.WriteHeader(http.StatusBadRequest)
+		case r.Method == http.MethodPost && r.URL.Query().Has("delete"):
+			writeUpstreamDeleteResult(w, body)
 		default:
 			w.Header().Set("ETag", `"etag"`)
 			// versitygw 1.8.0 repeats its request id headers.
@@ -745,4 +748,28 @@ func TestFrontSendsOneRequestID(t *testing.T) {
 	if got := resp.Header.Values("X-Amz-Request-Id"); len(got) != 1 {
 		t.Errorf("X-Amz-Request-Id values = %q, want one", got)
 	}
+}
+
+// writeUpstreamDeleteResult answers a DeleteObjects body as versitygw
+// would: every key is deleted, except keys that contain "fail", which get
+// an InternalError entry. Quiet mode lists only the errors.
+func writeUpstreamDeleteResult(w http.ResponseWriter, body []byte) {
+	var in deleteRequest
+	if err := xml.Unmarshal(body, &in); err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+
+	var out deleteResult
+	for _, obj := range in.Objects {
+		switch {
+		case strings.Contains(obj.Key, "fail"):
+			out.Entries = append(out.Entries, deleteEntry{XMLName: xml.Name{Local: "Error"}, Key: obj.Key, VersionID: obj.VersionID, Code: "InternalError", Message: "upstream failure"})
+		case !in.Quiet:
+			out.Entries = append(out.Entries, deleteEntry{XMLName: xml.Name{Local: "Deleted"}, Key: obj.Key, VersionID: obj.VersionID})
+		}
+	}
+	data, _ := xml.Marshal(out)
+	w.Header().Set("Content-Type", "application/xml")
+	_, _ = w.Write(data)
 }

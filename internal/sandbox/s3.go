@@ -93,6 +93,10 @@ func (q *s3Request) handle() *s3Error {
 	if e := q.checkWriteHeaders(); e != nil {
 		return e
 	}
+	if q.call.Operation == "DeleteObjects" {
+		// S3 decides each key of the batch on its own.
+		return q.deleteObjects()
+	}
 	if e := q.authorize(); e != nil {
 		return e
 	}
@@ -316,6 +320,24 @@ func (s *sseSetting) setResponseHeaders(h http.Header) {
 
 // authorize returns the Authorizer's decision on the request.
 func (q *s3Request) authorize() *s3Error {
+	err := q.front.authorizer.Authorize(q.r.Context(), q.authzRequest())
+	var denied *AccessDeniedError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &denied):
+		e := errAccessDenied()
+		if denied.Message != "" {
+			e.Message = denied.Message
+		}
+		return e
+	default:
+		return errInternal(err)
+	}
+}
+
+// authzRequest describes the request for the Authorizer.
+func (q *s3Request) authzRequest() AuthzRequest {
 	req := AuthzRequest{
 		PrincipalName: q.id.Name,
 		PrincipalARN:  q.id.ARN,
@@ -340,21 +362,7 @@ func (q *s3Request) authorize() *s3Error {
 	if q.call.Operation == "CopyObject" || q.call.Operation == "UploadPartCopy" {
 		req.CopySourceBucket, req.CopySourceKey, _ = parseCopySource(q.r.Header.Get("X-Amz-Copy-Source"))
 	}
-
-	err := q.front.authorizer.Authorize(q.r.Context(), req)
-	var denied *AccessDeniedError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &denied):
-		e := errAccessDenied()
-		if denied.Message != "" {
-			e.Message = denied.Message
-		}
-		return e
-	default:
-		return errInternal(err)
-	}
+	return req
 }
 
 // clientHeaders returns a copy of h without the request's credentials.
