@@ -428,7 +428,7 @@ func (a *analysis) checkTLS() {
 	a.add(Finding{
 		ID:       IDTLSNotEnforced,
 		Severity: Medium,
-		Message:  fmt.Sprintf("the bucket policy of %s does not deny requests made without TLS, so credentials-signed requests and objects may travel in clear text", a.cfg.Bucket),
+		Message:  fmt.Sprintf("the bucket policy of %s does not deny requests made without TLS, so requests and the objects they carry may travel unencrypted over plain HTTP", a.cfg.Bucket),
 		Fix: Fix{
 			Advice:    "add this statement to the bucket policy",
 			Statement: a.tlsStatement().render(),
