@@ -121,6 +121,10 @@ func (a *analysis) checkPolicy() {
 
 // request builds the cross-account request of one role session for one
 // required action, as sync would send it.
+//
+// NOTE: the request carries only the keys AWS fills for a role session
+// over TLS, plus s3:prefix. A grant conditioned on other keys, such as
+// aws:SourceVpce or aws:PrincipalOrgID, is reported as not granting.
 func (a *analysis) request(role delivery.RoleARN, t delivery.Target) policy.Request {
 	req := policy.Request{
 		Principal:        role.SessionARN(sessionName),
