@@ -97,8 +97,8 @@ func (c *auditCmd) Run(ctx context.Context, g *globals) error {
 	failing := rep.AtOrAbove(failOn)
 	zerolog.Ctx(ctx).Debug().Str("bucket", rep.Bucket).Int("findings", len(rep.Findings)).Int("failing", len(failing)).Msg("audit finished")
 
-	if rep.Enforce != nil && rep.Enforce.Refused != "" {
-		return fmt.Errorf("audit: enforce left the bucket policy unchanged: %s: %w", rep.Enforce.Refused, exitcode.ErrRefused)
+	if rep.Enforce != nil && rep.Enforce.Skipped != "" {
+		return fmt.Errorf("audit: enforce left the bucket policy unchanged: %s: %w", rep.Enforce.Skipped, exitcode.ErrRefused)
 	}
 
 	if len(failing) > 0 {

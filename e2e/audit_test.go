@@ -41,7 +41,7 @@ type auditReport struct {
 	Counts  map[string]int `json:"counts"`
 	Enforce *struct {
 		Changed        bool   `json:"changed"`
-		Refused        string `json:"refused"`
+		Skipped        string `json:"skipped"`
 		PreviousPolicy string `json:"previous_policy"`
 	} `json:"enforce"`
 }

@@ -109,7 +109,7 @@ func (h *handler) Handle(ctx context.Context, payload json.RawMessage) (*audit.R
 	}
 
 	if rep.Enforce != nil {
-		summary = summary.Bool("policy_written", rep.Enforce.Changed).Str("enforce_refused", rep.Enforce.Refused)
+		summary = summary.Bool("policy_written", rep.Enforce.Changed).Str("enforce_skipped", rep.Enforce.Skipped)
 	}
 
 	summary.Msg("audit summary")

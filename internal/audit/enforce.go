@@ -24,9 +24,9 @@ type EnforceResult struct {
 	// Changed is true when the bucket policy was written.
 	Changed bool `json:"changed"`
 
-	// Refused is the reason the policy was left unchanged although the
+	// Skipped is the reason the policy was left unchanged although the
 	// managed statement differs, such as a policy that does not parse.
-	Refused string `json:"refused,omitempty"`
+	Skipped string `json:"skipped,omitempty"`
 
 	// PreviousPolicy is the policy before the write, to put back for a
 	// rollback; empty when the bucket had none or nothing was written.
@@ -42,12 +42,12 @@ func enforce(ctx context.Context, client S3API, cfg Config, state State, before 
 	log := zerolog.Ctx(ctx).With().Str("bucket", cfg.Bucket).Str("sid", ManagedSid).Logger()
 	res := &EnforceResult{CountsBefore: before.Counts}
 
-	doc, changed, refused := planEnforce(cfg, state)
+	doc, changed, skipped := planEnforce(cfg, state)
 
 	switch {
-	case refused != "":
-		res.Refused = refused
-		log.Error().Str("reason", refused).Msg("enforce left the bucket policy unchanged")
+	case skipped != "":
+		res.Skipped = skipped
+		log.Error().Str("reason", skipped).Msg("enforce write skipped; the bucket policy is unchanged")
 
 		return res, nil
 	case !changed:
@@ -91,7 +91,7 @@ type rawPolicy struct {
 
 // planEnforce returns the policy to write and whether it differs from the
 // current one, or the reason it must not be written.
-func planEnforce(cfg Config, state State) (doc []byte, changed bool, refused string) {
+func planEnforce(cfg Config, state State) (doc []byte, changed bool, skipped string) {
 	a := newAnalysis(cfg, state)
 
 	if state.Policy == nil {

@@ -108,7 +108,7 @@ func TestEnforceSecondRunWritesNothing(t *testing.T) {
 		t.Errorf("got %d writes over two runs, want 1", len(f.puts))
 	}
 
-	if rep.Enforce == nil || rep.Enforce.Changed || rep.Enforce.Refused != "" {
+	if rep.Enforce == nil || rep.Enforce.Changed || rep.Enforce.Skipped != "" {
 		t.Errorf("second enforce = %+v, want no change", rep.Enforce)
 	}
 }
@@ -157,7 +157,7 @@ func TestEnforceKeepsOwnerPrincipals(t *testing.T) {
 	}
 }
 
-func TestEnforceRefusesOwnerLoss(t *testing.T) {
+func TestEnforceSkipsOwnerLoss(t *testing.T) {
 	f := hardened(t, "managed-owner-extra.json")
 
 	rep := runFake(t, f, enforceConfig())
@@ -166,8 +166,8 @@ func TestEnforceRefusesOwnerLoss(t *testing.T) {
 		t.Errorf("got %d writes, want none", len(f.puts))
 	}
 
-	if rep.Enforce == nil || !strings.Contains(rep.Enforce.Refused, "s3:PutBucketPolicy") {
-		t.Errorf("enforce = %+v, want a refusal naming s3:PutBucketPolicy", rep.Enforce)
+	if rep.Enforce == nil || !strings.Contains(rep.Enforce.Skipped, "s3:PutBucketPolicy") {
+		t.Errorf("enforce = %+v, want a skipped write naming s3:PutBucketPolicy", rep.Enforce)
 	}
 }
 
@@ -201,7 +201,7 @@ func TestEnforceDuplicatesAndVersion(t *testing.T) {
 	}
 }
 
-func TestEnforceRefusesInvalidPolicy(t *testing.T) {
+func TestEnforceSkipsInvalidPolicy(t *testing.T) {
 	f := hardened(t, "invalid.json")
 
 	rep := runFake(t, f, enforceConfig())
@@ -210,12 +210,12 @@ func TestEnforceRefusesInvalidPolicy(t *testing.T) {
 		t.Errorf("got %d writes, want none", len(f.puts))
 	}
 
-	if rep.Enforce == nil || rep.Enforce.Refused == "" {
-		t.Errorf("enforce = %+v, want a refusal", rep.Enforce)
+	if rep.Enforce == nil || rep.Enforce.Skipped == "" {
+		t.Errorf("enforce = %+v, want a skipped write", rep.Enforce)
 	}
 }
 
-func TestEnforceRefusesOversizePolicy(t *testing.T) {
+func TestEnforceSkipsOversizePolicy(t *testing.T) {
 	var statements []string
 	for i := 0; len(strings.Join(statements, ",")) < maxPolicySize-200; i++ {
 		statements = append(statements, fmt.Sprintf(`{"Sid":"Filler%d","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:role/Reader%d"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::dev-artifacts/filler/%d/*"}`, i, i, i))
@@ -230,8 +230,8 @@ func TestEnforceRefusesOversizePolicy(t *testing.T) {
 		t.Errorf("got %d writes, want none", len(f.puts))
 	}
 
-	if rep.Enforce == nil || !strings.Contains(rep.Enforce.Refused, "limit") {
-		t.Errorf("enforce = %+v, want a refusal over the size limit", rep.Enforce)
+	if rep.Enforce == nil || !strings.Contains(rep.Enforce.Skipped, "limit") {
+		t.Errorf("enforce = %+v, want a skipped write over the size limit", rep.Enforce)
 	}
 }
 

@@ -110,7 +110,7 @@ func (f *fakeS3) GetBucketEncryption(_ context.Context, in *s3.GetBucketEncrypti
 	}
 
 	if f.encryption == nil {
-		return nil, notFound(codeNoEncryptionConfiguraton)
+		return nil, notFound(codeNoEncryptionConfiguration)
 	}
 
 	return &s3.GetBucketEncryptionOutput{ServerSideEncryptionConfiguration: &types.ServerSideEncryptionConfiguration{Rules: f.encryption}}, nil

@@ -50,8 +50,8 @@ func WriteText(w io.Writer, rep *Report) error {
 
 	if e := rep.Enforce; e != nil {
 		switch {
-		case e.Refused != "":
-			fmt.Fprintf(&b, "Enforce: policy left unchanged: %s\n", e.Refused)
+		case e.Skipped != "":
+			fmt.Fprintf(&b, "Enforce: policy left unchanged: %s\n", e.Skipped)
 		case e.Changed:
 			fmt.Fprintf(&b, "Enforce: wrote the %s statement; the findings above are from the audit after the write. The previous policy is in the log and in the JSON report.\n", ManagedSid)
 		default:

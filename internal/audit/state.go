@@ -15,10 +15,10 @@ import (
 
 // S3 error codes that mean a setting is absent rather than unreadable.
 const (
-	codeNoSuchBucketPolicy       = "NoSuchBucketPolicy"
-	codeNoOwnershipControls      = "OwnershipControlsNotFoundError"
-	codeNoPublicAccessBlock      = "NoSuchPublicAccessBlockConfiguration"
-	codeNoEncryptionConfiguraton = "ServerSideEncryptionConfigurationNotFoundError"
+	codeNoSuchBucketPolicy        = "NoSuchBucketPolicy"
+	codeNoOwnershipControls       = "OwnershipControlsNotFoundError"
+	codeNoPublicAccessBlock       = "NoSuchPublicAccessBlockConfiguration"
+	codeNoEncryptionConfiguration = "ServerSideEncryptionConfigurationNotFoundError"
 )
 
 // State is the bucket settings the audit reads.
@@ -102,7 +102,7 @@ func readState(ctx context.Context, client S3API, cfg Config) (State, error) {
 
 	g.Go(func() error {
 		out, err := client.GetBucketEncryption(gctx, &s3.GetBucketEncryptionInput{Bucket: bucket, ExpectedBucketOwner: owner})
-		if absent(err, codeNoEncryptionConfiguraton) {
+		if absent(err, codeNoEncryptionConfiguration) {
 			return nil
 		}
 
