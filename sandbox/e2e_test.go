@@ -662,6 +662,9 @@ func TestSandboxCommandErrors(t *testing.T) {
 		{"InvalidWorld", []string{"--data", dir, "--env-file", filepath.Join(dir, "env"), "--world", invalidWorld}, 2, "accounts: empty"},
 		{"MissingVersitygw", []string{"--data", dir, "--env-file", filepath.Join(dir, "env"), "--versitygw", filepath.Join(dir, "none")}, 1, "make build"},
 		{"EnvWithoutSandbox", []string{"env", "--data", dir, "--as", "build"}, 1, "no sandbox is running"},
+		{"WorldAndWorldFromCDK", []string{"--data", dir, "--env-file", filepath.Join(dir, "env"), "--world", invalidWorld, "--world-from-cdk", cdkFixture(t)},
+			2, "--world and --world-from-cdk can't be used together"},
+		{"WorldFromCDKNotAssembly", []string{"--data", dir, "--env-file", filepath.Join(dir, "env"), "--world-from-cdk", dir}, 2, "run cdk synth"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -697,5 +700,57 @@ func TestSandboxWorldCommand(t *testing.T) {
 	}
 	if got, want := strings.Join(names, ","), "build,dev-admin,codebuild"; got != want {
 		t.Errorf("printed world principals %s, want %s", got, want)
+	}
+}
+
+// cdkFixture returns the synthesized CDK app that internal/sandbox tests
+// derive worlds from.
+func cdkFixture(t *testing.T) string {
+	t.Helper()
+	return filepath.Join(sandboxtest.ModuleRoot(t), "internal", "sandbox", "testdata", "cdk.out")
+}
+
+func TestSandboxWorldFromCDKCommand(t *testing.T) {
+	binary := filepath.Join(sandboxtest.ModuleRoot(t), "bin", "countersign-sandbox")
+
+	out, err := exec.Command(binary, "world", "--world-from-cdk", cdkFixture(t)).Output()
+	if err != nil {
+		t.Fatalf("countersign-sandbox world --world-from-cdk: %v", err)
+	}
+
+	w, err := sandbox.ParseWorld(out)
+	if err != nil {
+		t.Fatalf("the printed world is invalid: %v", err)
+	}
+	if len(w.Buckets) != 1 || w.Buckets[0].Name != "countersign-dev-artifacts-222222222222" {
+		t.Errorf("printed buckets %+v, want the CDK app's bucket", w.Buckets)
+	}
+}
+
+func TestSandboxWorldFromCDKServes(t *testing.T) {
+	sb := sandboxtest.Start(t, sandboxtest.Options{WorldFromCDK: cdkFixture(t), LogLevel: "info"})
+	vars := sb.EnvFile()
+
+	if vars["COUNTERSIGN_BUCKET"] != "countersign-dev-artifacts-222222222222" || vars["COUNTERSIGN_BUCKET_OWNER"] != "222222222222" {
+		t.Errorf("env file bucket %s owned by %s, want the CDK app's bucket in 222222222222", vars["COUNTERSIGN_BUCKET"], vars["COUNTERSIGN_BUCKET_OWNER"])
+	}
+	if vars["COUNTERSIGN_ROLE_ARN"] != "arn:aws:iam::111111111111:role/service-role/CodeBuildRole" {
+		t.Errorf("COUNTERSIGN_ROLE_ARN = %q, want the project's service role with its path", vars["COUNTERSIGN_ROLE_ARN"])
+	}
+
+	ctx := context.Background()
+	_, err := s3Client(t, vars).PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(vars["COUNTERSIGN_BUCKET"]), Key: aws.String("app/from-cdk.txt"), Body: strings.NewReader("x"),
+		ExpectedBucketOwner: aws.String("222222222222"),
+	})
+	if err != nil {
+		t.Errorf("PutObject as the build session of the derived world: %v", err)
+	}
+	ownership, err := s3Client(t, sb.Vars(t, "dev-admin")).GetBucketOwnershipControls(ctx, &s3.GetBucketOwnershipControlsInput{Bucket: aws.String(vars["COUNTERSIGN_BUCKET"])})
+	if err != nil {
+		t.Fatalf("GetBucketOwnershipControls as dev-admin: %v", err)
+	}
+	if got := ownership.OwnershipControls.Rules[0].ObjectOwnership; got != s3types.ObjectOwnershipBucketOwnerEnforced {
+		t.Errorf("ObjectOwnership = %q, want the template's BucketOwnerEnforced", got)
 	}
 }

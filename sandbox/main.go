@@ -2,13 +2,14 @@
 // simulated accounts of a world file, so that tests and the demo can run
 // countersign without AWS.
 //
-//	countersign-sandbox --listen 127.0.0.1:0 --data DIR --env-file FILE [--world FILE] [--fault-slowdown P ...]
+//	countersign-sandbox --listen 127.0.0.1:0 --data DIR --env-file FILE [--world FILE | --world-from-cdk DIR] [--fault-slowdown P ...]
 //	countersign-sandbox env --data DIR --as NAME
-//	countersign-sandbox world
+//	countersign-sandbox world [--world-from-cdk DIR]
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -33,16 +34,17 @@ type cli struct {
 
 	Serve serveCmd `cmd:"" default:"withargs" help:"Run the sandbox in the foreground until SIGTERM or SIGINT (the default command)."`
 	Env   envCmd   `cmd:"" help:"Print shell lines that point AWS tools at a running sandbox as one of its principals."`
-	World worldCmd `cmd:"" help:"Print the built-in world file, a starting point for --world."`
+	World worldCmd `cmd:"" help:"Print the built-in world file, or the world derived from a CDK app, a starting point for --world."`
 }
 
 type serveCmd struct {
-	Listen    string `default:"127.0.0.1:0" help:"Loopback address for the S3 and STS endpoint; port 0 picks a free port."`
-	Data      string `required:"" type:"path" placeholder:"DIR" help:"Directory for objects, bucket policies and state; a restart on the same directory keeps them."`
-	EnvFile   string `required:"" type:"path" placeholder:"FILE" help:"File to write the default principal's environment to (shell export lines) once the sandbox is ready."`
-	World     string `type:"existingfile" placeholder:"FILE" help:"World file (JSON) with accounts, roles, buckets and principals; the built-in world when omitted."`
-	Versitygw string `type:"path" placeholder:"PATH" help:"versitygw binary; by default the one next to this binary, then the one on PATH."`
-	LogLevel  string `default:"info" enum:"trace,debug,info,warn,error" help:"Log level: debug logs one line per request (${enum})."`
+	Listen       string `default:"127.0.0.1:0" help:"Loopback address for the S3 and STS endpoint; port 0 picks a free port."`
+	Data         string `required:"" type:"path" placeholder:"DIR" help:"Directory for objects, bucket policies and state; a restart on the same directory keeps them."`
+	EnvFile      string `required:"" type:"path" placeholder:"FILE" help:"File to write the default principal's environment to (shell export lines) once the sandbox is ready."`
+	World        string `type:"existingfile" placeholder:"FILE" xor:"world" help:"World file (JSON) with accounts, roles, buckets and principals; the built-in world when omitted."`
+	WorldFromCDK string `type:"existingdir" placeholder:"DIR" xor:"world" name:"world-from-cdk" help:"Derive the world from a synthesized CDK app (the cdk.out folder): its accounts, roles, buckets and CodeBuild project."`
+	Versitygw    string `type:"path" placeholder:"PATH" help:"versitygw binary; by default the one next to this binary, then the one on PATH."`
+	LogLevel     string `default:"info" enum:"trace,debug,info,warn,error" help:"Log level: debug logs one line per request (${enum})."`
 
 	FaultSlowdown float64       `default:"0" placeholder:"P" help:"Share of S3 requests, 0 to 1, answered 503 SlowDown before they reach versitygw."`
 	FaultDrop     float64       `default:"0" placeholder:"P" help:"Share of S3 requests, 0 to 1, whose connection is closed without a response."`
@@ -56,7 +58,9 @@ type envCmd struct {
 	As   string `required:"" placeholder:"NAME" help:"Principal name from the world, such as build or dev-admin."`
 }
 
-type worldCmd struct{}
+type worldCmd struct {
+	WorldFromCDK string `type:"existingdir" placeholder:"DIR" name:"world-from-cdk" help:"Print the world derived from a synthesized CDK app (the cdk.out folder) instead of the built-in one."`
+}
 
 // loggedError is an error that the serve command has already logged.
 type loggedError struct{ error }
@@ -95,8 +99,7 @@ func run(ctx context.Context, args []string) error {
 	case "env":
 		return c.Env.run(os.Stdout)
 	case "world":
-		_, err := os.Stdout.Write(sandbox.DefaultWorldJSON())
-		return err
+		return c.World.run(os.Stdout, os.Stderr)
 	default:
 		return c.Serve.run(ctx)
 	}
@@ -125,10 +128,20 @@ func (s *serveCmd) run(ctx context.Context) error {
 		Versitygw: s.Versitygw,
 		Faults:    faults,
 	}
-	if s.World != "" {
+	switch {
+	case s.World != "":
 		world, err := sandbox.LoadWorld(s.World)
 		if err != nil {
 			return fmt.Errorf("%w: %v", exitcode.ErrUsage, err)
+		}
+		cfg.World = world
+	case s.WorldFromCDK != "":
+		world, warnings, err := sandbox.WorldFromCDK(s.WorldFromCDK)
+		for _, w := range warnings {
+			zerolog.Ctx(ctx).Warn().Str("cdk_out", s.WorldFromCDK).Msg(w)
+		}
+		if err != nil {
+			return fmt.Errorf("%w: --world-from-cdk %s: %v", exitcode.ErrUsage, s.WorldFromCDK, err)
 		}
 		cfg.World = world
 	}
@@ -181,5 +194,26 @@ func (e *envCmd) run(stdout io.Writer) error {
 		return err
 	}
 	_, err = io.WriteString(stdout, lines)
+	return err
+}
+
+func (c *worldCmd) run(stdout, stderr io.Writer) error {
+	if c.WorldFromCDK == "" {
+		_, err := stdout.Write(sandbox.DefaultWorldJSON())
+		return err
+	}
+
+	world, warnings, err := sandbox.WorldFromCDK(c.WorldFromCDK)
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "countersign-sandbox: warning: %s\n", w)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: --world-from-cdk %s: %v", exitcode.ErrUsage, c.WorldFromCDK, err)
+	}
+	data, err := json.MarshalIndent(world, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(append(data, '\n'))
 	return err
 }

@@ -30,6 +30,10 @@ type Options struct {
 	// World is a world file; empty uses the built-in world.
 	World string
 
+	// WorldFromCDK is a synthesized CDK app (a cdk.out folder) to derive
+	// the world from, instead of World.
+	WorldFromCDK string
+
 	// DataDir reuses a data directory, for example one a stopped sandbox
 	// left behind; empty uses a new temporary directory.
 	DataDir string
@@ -94,6 +98,9 @@ func Start(t testing.TB, opts Options) *Sandbox {
 	}
 	if opts.World != "" {
 		args = append(args, "--world", opts.World)
+	}
+	if opts.WorldFromCDK != "" {
+		args = append(args, "--world-from-cdk", opts.WorldFromCDK)
 	}
 
 	logFile, err := os.Create(s.logPath)
