@@ -2,6 +2,8 @@
 # The main job, end to end on a local two-account sandbox: verify the
 # build's identity, dry-run access to a bucket in another account, sync a
 # real artifact tree, and sync again to show that nothing is re-sent.
+# The second act breaks the dev side (its bucket policy names another role),
+# shows the diagnosis and the fix, applies the fix and passes preflight.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/sandbox-lib.sh
@@ -60,6 +62,77 @@ step "6. touch every file (as a fresh checkout does) and sync: mtimes do not mat
 find "$tree" -type f -exec touch {} +
 run ./bin/countersign sync "$tree" "s3://$COUNTERSIGN_BUCKET/$COUNTERSIGN_PREFIX" --report "$work/report-3.json"
 
+echo "first act finished: identity verified, access proved, artifacts delivered, re-sync sent nothing"
+
+# The second act reads and puts the bucket policy with Debian's AWS CLI v2,
+# which this script calls by its path because a pyenv AWS CLI v1 may come
+# first on PATH. That CLI ignores AWS_ENDPOINT_URL_S3, so every call passes
+# --endpoint-url.
+cli=/usr/bin/aws
+python=/usr/bin/python3
+if [ ! -x "$cli" ] || [ ! -x "$python" ]; then
+  step "Stopping the sandbox"
+  sandbox_stop
+  echo "skipping the second act: it needs Debian's AWS CLI v2 at $cli (make peers installs it)"
+  exit 0
+fi
+broken=examples/worlds/other-role.json
+description=$(sed -n 's/^  "description": "\(.*\)",$/\1/p' "$broken")
+
+step "Second act: restarting the sandbox with $broken"
+sandbox_stop
+echo "$description"
+sandbox_start "$work/broken" --world "$broken"
+export COUNTERSIGN_PREFIX="app/build-43"
+
+step "7. preflight: S3 answers a bare 403, so countersign lists the likely causes, the dev account's bucket policy first, and the fix"
+printf '$ %s\n' "./bin/countersign preflight"
+set +e
+./bin/countersign preflight >"$work/preflight.txt" 2>"$work/preflight.err"
+code=$?
+set -e
+# The first denied step shows the diagnosis, and the others repeat it.
+awk '/^  list /{exit} {print}' "$work/preflight.txt"
+echo "  (list and put-canary are DENIED the same way, so get-canary and delete-canary are skipped)"
+tail -n 1 "$work/preflight.txt"
+echo "preflight exit code: $code (4 means access denied)"
+if [ "$code" -ne 4 ]; then
+  echo "demo: preflight against $broken exited $code, want 4" >&2
+  exit 1
+fi
+
+# dev_admin CMD...: runs a command with the dev account administrator's keys.
+dev_admin() {
+  (
+    eval "$(./bin/countersign-sandbox env --data "$work/broken/data" --as dev-admin)"
+    "$@"
+  )
+}
+
+step "8. explain, offline: the dev admin exports the bucket policy, the tools account its role policy, and explain names the side that denies"
+printf '$ %s\n' "dev_admin $cli --endpoint-url $AWS_ENDPOINT_URL_S3 s3api get-bucket-policy --bucket $COUNTERSIGN_BUCKET --query Policy --output text > bucket-policy.json"
+dev_admin "$cli" --endpoint-url "$AWS_ENDPOINT_URL_S3" s3api get-bucket-policy --bucket "$COUNTERSIGN_BUCKET" \
+  --query Policy --output text >"$work/bucket-policy.json"
+# The sandbox has no IAM API, so the role policy comes from the world file,
+# as `aws iam get-role-policy` would return it in the tools account.
+"$python" -c 'import json, sys; json.dump(json.load(open(sys.argv[1]))["accounts"][0]["roles"][0]["policies"]["artifacts"], open(sys.argv[2], "w"), indent=2)' \
+  "$broken" "$work/role-policy.json"
+set +e
+run ./bin/countersign explain --role-arn "$COUNTERSIGN_ROLE_ARN" --role-policy "$work/role-policy.json" \
+  --bucket-policy "$work/bucket-policy.json" --bucket "$COUNTERSIGN_BUCKET" --bucket-owner "$COUNTERSIGN_BUCKET_OWNER" \
+  --prefix "$COUNTERSIGN_PREFIX" --action s3:PutObject
+set -e
+
+step "9. The dev admin puts the corrected bucket policy, which names CodeBuildRole"
+"$python" -c 'import json, sys; json.dump(json.load(open(sys.argv[1]))["buckets"][0]["policy"], open(sys.argv[2], "w"), indent=2)' \
+  examples/worlds/default.json "$work/fixed-policy.json"
+grep '"AWS"' "$work/fixed-policy.json"
+run dev_admin "$cli" --endpoint-url "$AWS_ENDPOINT_URL_S3" s3api put-bucket-policy --bucket "$COUNTERSIGN_BUCKET" \
+  --expected-bucket-owner "$COUNTERSIGN_BUCKET_OWNER" --policy "file://$work/fixed-policy.json"
+
+step "10. preflight again: the bucket policy is read at each request, so the fix applies at once"
+run ./bin/countersign preflight
+
 step "Stopping the sandbox"
 sandbox_stop
-echo "demo finished: identity verified, access proved, artifacts delivered, re-sync sent nothing"
+echo "demo finished: both acts ran; the broken dev side was diagnosed, fixed and passed preflight"

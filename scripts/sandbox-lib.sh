@@ -1,12 +1,14 @@
 # Shell helpers to start and stop the sandbox; sourced by the demo and the
 # benchmark. Everything binds 127.0.0.1 and uses the sandbox's fake keys.
 
-# sandbox_start DIR: starts bin/countersign-sandbox with its data under DIR,
-# waits for its env file and sources it. Sets SANDBOX_PID.
+# sandbox_start DIR [ARG...]: starts bin/countersign-sandbox with its data
+# under DIR and any further arguments (such as --world FILE), waits for its
+# env file and sources it. Sets SANDBOX_PID.
 sandbox_start() {
   local dir=$1
+  shift
   mkdir -p "$dir"
-  ./bin/countersign-sandbox --listen 127.0.0.1:0 --data "$dir/data" --env-file "$dir/env" \
+  ./bin/countersign-sandbox --listen 127.0.0.1:0 --data "$dir/data" --env-file "$dir/env" "$@" \
     >"$dir/sandbox.log" 2>&1 &
   SANDBOX_PID=$!
 
