@@ -112,7 +112,7 @@ func TestRunUsageErrors(t *testing.T) {
 		{"syncMissingDestination", []string{"sync", "."}},
 		{"syncBadDestination", []string{"sync", ".", "dev-artifacts/app"}},
 		{"syncBadPartSize", []string{"sync", ".", "s3://b/p", "--part-size", "big"}},
-		{"syncBadACL", []string{"sync", ".", "s3://b/p", "--acl", "public-read"}},
+		{"syncBadACL", []string{"sync", ".", "s3://b/p", "--acl", "owner-only"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -90,6 +90,8 @@ func TestExampleWorldsPreflight(t *testing.T) {
 		{"tls-deny", exitcode.AccessDenied, "head-bucket", "bare", "unknown"},
 		{"list-on-objects", exitcode.AccessDenied, "head-bucket", "bare", "unknown"},
 		{"org-deny", exitcode.AccessDenied, "head-bucket", "bare", "unknown"},
+		// S3 names the cause of a rejected ACL, so the side is known.
+		{"acl-rejected", exitcode.AccessDenied, "put-canary", "acl-rejected", "dev-account"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.world, func(t *testing.T) {
@@ -239,13 +241,9 @@ func TestExampleWorldNoDeleteAWSCLI(t *testing.T) {
 
 // TestExampleWorldACLRejected runs the world whose build sends the canned
 // ACL bucket-owner-read to a bucket whose Object Ownership is bucket owner
-// enforced, which rejects every ACL but bucket-owner-full-control.
-//
-// NOTE: the agent itself rejects every ACL but bucket-owner-full-control
-// before it sends a request (s3sync.ObjectHeaders.Validate), so preflight
-// stops with a usage error and never reaches its put step. The sandbox's
-// rejection, and the diagnosis of it, are checked with the SDK and the AWS
-// CLI instead.
+// enforced, which rejects every ACL but bucket-owner-full-control. The
+// preflight table above checks the agent's verdict; this test checks that
+// the SDK and the AWS CLI get the same answer and that the fix works.
 func TestExampleWorldACLRejected(t *testing.T) {
 	sb := sandboxtest.Start(t, sandboxtest.Options{World: worldPath(t, "acl-rejected"), LogLevel: "info"})
 	env := sb.Env(t, "build")
@@ -256,11 +254,11 @@ func TestExampleWorldACLRejected(t *testing.T) {
 	}
 
 	res := runAgent(t, env, "preflight", "--prefix", "app")
-	if res.code != exitcode.Usage {
-		t.Errorf("preflight exit code = %d, want %d from the agent's own ACL check", res.code, exitcode.Usage)
+	if res.code != exitcode.AccessDenied {
+		t.Errorf("preflight exit code = %d, want %d", res.code, exitcode.AccessDenied)
 	}
-	if !strings.Contains(res.stderr, `invalid ACL "bucket-owner-read"`) || !strings.Contains(res.stderr, "bucket owner enforced") {
-		t.Errorf("preflight's error does not name the ACL and Object Ownership:\n%s", res.stderr)
+	if !strings.Contains(res.stdout, "Object Ownership") || !strings.Contains(res.stdout, "bucket-owner-full-control") {
+		t.Errorf("preflight's diagnosis does not name Object Ownership and the ACL to use:\n%s", res.stdout)
 	}
 
 	// The same PutObject that preflight's canary would send.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,7 +72,8 @@ const ReservedDir = ".countersign"
 const ManifestName = "manifest.json"
 
 // ACLBucketOwnerFullControl is the only canned ACL that a bucket with Object
-// Ownership "bucket owner enforced" accepts.
+// Ownership "bucket owner enforced" accepts. Buckets with ACLs enabled take
+// the others too, so the bucket, not the agent, decides.
 const ACLBucketOwnerFullControl = "bucket-owner-full-control"
 
 // SSE values accepted by ObjectHeaders.
@@ -82,20 +84,20 @@ const (
 
 // ObjectHeaders are the headers every upload sends.
 type ObjectHeaders struct {
-	ACL          string // "" or "bucket-owner-full-control"
+	ACL          string // "" or a canned object ACL, such as "bucket-owner-full-control"
 	SSE          string // "", "AES256" or "aws:kms"
 	SSEKMSKeyID  string // only with SSE "aws:kms"; empty selects the AWS managed key
 	CacheControl string
 }
 
-// Validate checks the headers against what S3 accepts for a bucket with
-// Object Ownership "bucket owner enforced".
+// Validate checks that the headers are values S3 knows. Whether the bucket
+// takes the ACL depends on its Object Ownership setting, which only the dev
+// account can read, so a known ACL is left for the bucket to refuse and for
+// the denial diagnosis to explain.
 func (h ObjectHeaders) Validate() error {
-	switch h.ACL {
-	case "", ACLBucketOwnerFullControl:
-	default:
-		return fmt.Errorf("invalid ACL %q: buckets with Object Ownership \"bucket owner enforced\" reject every canned ACL but %q: omit the ACL or use %q: %w",
-			h.ACL, ACLBucketOwnerFullControl, ACLBucketOwnerFullControl, exitcode.ErrUsage)
+	if h.ACL != "" && !slices.Contains(types.ObjectCannedACL("").Values(), types.ObjectCannedACL(h.ACL)) {
+		return fmt.Errorf("invalid ACL %q: not a canned object ACL; omit the ACL (buckets with Object Ownership \"bucket owner enforced\" need none) or use %q: %w",
+			h.ACL, ACLBucketOwnerFullControl, exitcode.ErrUsage)
 	}
 
 	switch h.SSE {

@@ -912,7 +912,7 @@ func TestRunInvalidOptions(t *testing.T) {
 		name string
 		opts Options
 	}{
-		{name: "CannedACL", opts: Options{Headers: ObjectHeaders{ACL: "public-read"}}},
+		{name: "UnknownACL", opts: Options{Headers: ObjectHeaders{ACL: "owner-only"}}},
 		{name: "BadFilter", opts: Options{Filters: []Filter{{Pattern: "a[b"}}}},
 		{name: "SmallPartSize", opts: Options{PartSize: MiB}},
 		{name: "BadProgressMode", opts: Options{Progress: "fancy"}},
