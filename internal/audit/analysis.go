@@ -92,7 +92,7 @@ func (a *analysis) checkPolicy() {
 			Message:  fmt.Sprintf("bucket %s has no bucket policy, so no role of another account can use it", a.cfg.Bucket),
 			Fix: Fix{
 				Advice:    "put a bucket policy with this statement, which grants the expected roles the required actions (enforce mode writes it)",
-				Statement: a.managedStatement(nil).render(),
+				Statement: a.managedStatement(nil).Render(),
 			},
 		})
 		a.checkTLS()
@@ -435,7 +435,7 @@ func (a *analysis) checkTLS() {
 		Message:  fmt.Sprintf("the bucket policy of %s does not deny requests made without TLS, so requests and the objects they carry may travel unencrypted over plain HTTP", a.cfg.Bucket),
 		Fix: Fix{
 			Advice:    "add this statement to the bucket policy",
-			Statement: a.tlsStatement().render(),
+			Statement: a.tlsStatement().Render(),
 		},
 	})
 }

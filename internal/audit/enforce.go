@@ -95,7 +95,7 @@ func planEnforce(cfg Config, state State) (doc []byte, changed bool, skipped str
 	a := newAnalysis(cfg, state)
 
 	if state.Policy == nil {
-		doc, err := encodePolicy(rawPolicy{Version: policy.Version2012, Statement: []json.RawMessage{a.managedStatement(nil).render()}})
+		doc, err := encodePolicy(rawPolicy{Version: policy.Version2012, Statement: []json.RawMessage{a.managedStatement(nil).Render()}})
 		if err != nil {
 			return nil, false, err.Error()
 		}
@@ -125,7 +125,7 @@ func planEnforce(cfg Config, state State) (doc []byte, changed bool, skipped str
 	}
 
 	desired := a.managedStatement(ownerPrincipals(old, managed, cfg.BucketOwner))
-	desiredJSON := desired.render()
+	desiredJSON := desired.Render()
 
 	want, err := parseStatement(desiredJSON)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/countersign/countersign/internal/delivery"
 )
 
 func (a *analysis) checkOwnership() {
@@ -115,7 +117,7 @@ func (a *analysis) checkEncryption() {
 				a.cfg.Bucket, key),
 			Fix: Fix{
 				Advice:    "make sure the key policy has this statement; the audit cannot read key policies",
-				Statement: a.kmsStatement(key).render(),
+				Statement: a.kmsStatement(key).Render(),
 			},
 		})
 	}
@@ -125,11 +127,11 @@ func (a *analysis) checkEncryption() {
 // through S3: GenerateDataKey to upload and Decrypt to download and to
 // complete multipart uploads. In a key policy, "Resource": "*" means the
 // key itself.
-func (a *analysis) kmsStatement(key string) statementDoc {
-	st := statementDoc{
+func (a *analysis) kmsStatement(key string) delivery.Statement {
+	st := delivery.Statement{
 		Sid:       "CountersignAllowRolesUseKeyViaS3",
 		Effect:    "Allow",
-		Principal: map[string]any{"AWS": oneOrMany(a.cfg.RoleARNs)},
+		Principal: map[string]any{"AWS": delivery.OneOrMany(a.cfg.RoleARNs)},
 		Action:    []string{"kms:GenerateDataKey", "kms:Decrypt"},
 		Resource:  "*",
 	}

@@ -12,44 +12,11 @@ import (
 // mode owns and rewrites.
 const ManagedSid = "CountersignManagedAccess"
 
-// statementDoc is a policy statement to print or write, with its elements
-// in the order the IAM grammar lists them.
-type statementDoc struct {
-	Sid       string                    `json:"Sid,omitempty"`
-	Effect    string                    `json:"Effect"`
-	Principal any                       `json:"Principal,omitempty"`
-	Action    any                       `json:"Action"`
-	Resource  any                       `json:"Resource,omitempty"`
-	Condition map[string]map[string]any `json:"Condition,omitempty"`
-}
-
-// render returns the statement as indented JSON.
-func (s statementDoc) render() json.RawMessage {
-	out, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		// Unreachable: the fields hold strings, string slices and maps of
-		// them, which always marshal.
-		return nil
-	}
-
-	return out
-}
-
-// oneOrMany returns a single string for one item, as AWS prints it, and
-// the slice otherwise.
-func oneOrMany(items []string) any {
-	if len(items) == 1 {
-		return items[0]
-	}
-
-	return items
-}
-
 // managedStatement is the statement enforce mode writes: the expected
 // roles, and any bucket owner principals it must keep, get exactly the
 // required actions. Bucket actions need the bucket ARN and object actions
 // the prefix's object ARN, so the statement lists whichever it needs.
-func (a *analysis) managedStatement(keepPrincipals []string) statementDoc {
+func (a *analysis) managedStatement(keepPrincipals []string) delivery.Statement {
 	principals := append(append([]string(nil), a.cfg.RoleARNs...), keepPrincipals...)
 
 	var resources []string
@@ -67,19 +34,19 @@ func (a *analysis) managedStatement(keepPrincipals []string) statementDoc {
 		}
 	}
 
-	return statementDoc{
+	return delivery.Statement{
 		Sid:       ManagedSid,
 		Effect:    string(policy.Allow),
-		Principal: map[string]any{"AWS": oneOrMany(dedupe(principals))},
-		Action:    oneOrMany(a.cfg.RequiredActions),
-		Resource:  oneOrMany(resources),
+		Principal: map[string]any{"AWS": delivery.OneOrMany(dedupe(principals))},
+		Action:    delivery.OneOrMany(a.cfg.RequiredActions),
+		Resource:  delivery.OneOrMany(resources),
 	}
 }
 
 // tlsStatement is the Deny that rejects every request to the bucket made
 // without TLS, as the S3 security best practices recommend.
-func (a *analysis) tlsStatement() statementDoc {
-	return statementDoc{
+func (a *analysis) tlsStatement() delivery.Statement {
+	return delivery.Statement{
 		Sid:       "DenyInsecureTransport",
 		Effect:    string(policy.Deny),
 		Principal: "*",

@@ -147,16 +147,3 @@ func projectFromBuildARN(s string) (string, bool) {
 	}
 	return "arn:" + a.Partition + ":codebuild:" + a.Region + ":" + a.Account + ":project/" + project, true
 }
-
-// isAccountID reports whether s is a 12-digit AWS account id.
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}

@@ -3,6 +3,8 @@ package denial
 import (
 	"fmt"
 	"strings"
+
+	"github.com/countersign/countersign/internal/delivery"
 )
 
 // Diagnose explains why req was denied and how to fix it. It returns a
@@ -93,7 +95,7 @@ func newCall(req Request) *call {
 
 	owner := strings.TrimSpace(req.ExpectedBucketOwner)
 	switch {
-	case isAccountID(owner):
+	case delivery.IsAccountID(owner):
 		c.owner = owner
 	case owner != "":
 		c.notes = append(c.notes, fmt.Sprintf(
@@ -315,7 +317,7 @@ func (c *call) identityFix() Fix {
 	return Fix{
 		Document:  c.identityDoc(),
 		Account:   c.tools,
-		Statement: identityStatement(c.grant()).render(),
+		Statement: identityStatement(c.grant()).Render(),
 	}
 }
 
@@ -324,6 +326,6 @@ func (c *call) bucketFix() Fix {
 	return Fix{
 		Document:  c.bucketDoc(),
 		Account:   c.owner,
-		Statement: resourceStatement(c.grant(), c.grantee.ARN).render(),
+		Statement: resourceStatement(c.grant(), c.grantee.ARN).Render(),
 	}
 }

@@ -50,7 +50,7 @@ func (c *call) implicitDeny() Diagnosis {
 		d.Fixes = []Fix{{
 			Document:  fmt.Sprintf("permissions boundary of role %s (%s)", c.grantee.Name, accountLabel(c.tools)),
 			Account:   c.tools,
-			Statement: identityStatement(c.grant()).render(),
+			Statement: identityStatement(c.grant()).Render(),
 			Advice:    "A boundary is a managed policy that may be shared: add the statement to it, or attach a boundary that already allows the action.",
 		}}
 
@@ -60,7 +60,7 @@ func (c *call) implicitDeny() Diagnosis {
 		d.Fixes = []Fix{{
 			Document:  fmt.Sprintf("session policy passed to sts:AssumeRole for role %s (%s)", c.grantee.Name, accountLabel(c.tools)),
 			Account:   c.tools,
-			Statement: identityStatement(c.grant()).render(),
+			Statement: identityStatement(c.grant()).Render(),
 			Advice:    "CodeBuild passes no session policy, so a wrapper or a chained AssumeRole passed Policy or PolicyArns: add the statement there, or stop passing one.",
 		}}
 
@@ -189,7 +189,7 @@ func (c *call) resourceFix() Fix {
 	return Fix{
 		Document:  fmt.Sprintf("resource-based policy of %s (%s)", c.resource, accountLabel(accountOf(c.resource))),
 		Account:   accountOf(c.resource),
-		Statement: resourceStatement(c.grant(), c.grantee.ARN).render(),
+		Statement: resourceStatement(c.grant(), c.grantee.ARN).Render(),
 	}
 }
 
@@ -203,7 +203,7 @@ func (c *call) endpointFix() Fix {
 	return Fix{
 		Document:  c.endpointDoc(),
 		Account:   c.tools,
-		Statement: resourceStatement(c.grant(), c.grantee.ARN).render(),
+		Statement: resourceStatement(c.grant(), c.grantee.ARN).Render(),
 		Advice:    "`aws ec2 describe-vpc-endpoints --filters Name=service-name,Values=com.amazonaws.REGION.s3` lists the endpoint and its policy.",
 	}
 }
@@ -258,12 +258,12 @@ func (c *call) kms() Diagnosis {
 	keyFix := Fix{
 		Document:  keyDoc,
 		Account:   key.Account,
-		Statement: kmsKeyStatement(actions, c.grantee.ARN, key.Region).render(),
+		Statement: kmsKeyStatement(actions, c.grantee.ARN, key.Region).Render(),
 	}
 	identityFix := Fix{
 		Document:  c.identityDoc(),
 		Account:   c.tools,
-		Statement: identityStatement(grant{Actions: actions, Resource: keyName}).render(),
+		Statement: identityStatement(grant{Actions: actions, Resource: keyName}).Render(),
 	}
 
 	d := Diagnosis{
@@ -336,7 +336,7 @@ func (c *call) assumeRole() Diagnosis {
 	trustFix := Fix{
 		Document:  fmt.Sprintf("trust policy of role %s (%s)", name, accountLabel(account)),
 		Account:   account,
-		Statement: trust.render(),
+		Statement: trust.Render(),
 	}
 
 	d := Diagnosis{Action: "sts:AssumeRole", Resource: target, PolicyARN: c.msg.PolicyARN}
@@ -380,7 +380,7 @@ func (c *call) assumeRole() Diagnosis {
 				d.Fixes = append(d.Fixes, Fix{
 					Document:  c.identityDoc(),
 					Account:   c.tools,
-					Statement: identityStatement(grant{Actions: []string{"sts:AssumeRole"}, Resource: target}).render(),
+					Statement: identityStatement(grant{Actions: []string{"sts:AssumeRole"}, Resource: target}).Render(),
 				})
 			}
 			d.Causes = append(d.Causes, "a Deny on sts:AssumeRole in a service control policy of the role's organization")

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"unicode"
+
+	"github.com/countersign/countersign/internal/delivery"
 )
 
 // Placeholders mark values the request did not carry. The angle brackets
@@ -14,36 +16,6 @@ const (
 	placeholderRoleARN    = "<ROLE_ARN>"
 	placeholderBucket     = "<BUCKET>"
 )
-
-// statement is one IAM policy statement, in the field order AWS documents.
-type statement struct {
-	Sid       string                    `json:"Sid,omitempty"`
-	Effect    string                    `json:"Effect"`
-	Principal map[string]string         `json:"Principal,omitempty"`
-	Action    any                       `json:"Action"`
-	Resource  any                       `json:"Resource,omitempty"`
-	Condition map[string]map[string]any `json:"Condition,omitempty"`
-}
-
-// render returns the statement as indented JSON.
-func (s statement) render() json.RawMessage {
-	out, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		// Unreachable: the fields hold only strings, string slices and maps
-		// of them, which always marshal.
-		return nil
-	}
-	return out
-}
-
-// oneOrMany returns a single string for one item, as AWS prints it, and
-// the slice otherwise.
-func oneOrMany(items []string) any {
-	if len(items) == 1 {
-		return items[0]
-	}
-	return items
-}
 
 // sid builds a statement id from words, keeping only letters and digits
 // because AWS accepts nothing else in a Sid.
@@ -87,11 +59,11 @@ func (g grant) conditions() map[string]map[string]any {
 
 // identityStatement is the statement to add to the role's identity policy
 // (or permissions boundary, or session policy, which take the same form).
-func identityStatement(g grant) statement {
-	return statement{
+func identityStatement(g grant) delivery.Statement {
+	return delivery.Statement{
 		Sid:       sid("Countersign", "Allow", actionVerbs(g.Actions)),
 		Effect:    "Allow",
-		Action:    oneOrMany(g.Actions),
+		Action:    delivery.OneOrMany(g.Actions),
 		Resource:  g.Resource,
 		Condition: g.conditions(),
 	}
@@ -99,7 +71,7 @@ func identityStatement(g grant) statement {
 
 // resourceStatement is the statement to add to a bucket policy or a VPC
 // endpoint policy: the identity statement plus the principal.
-func resourceStatement(g grant, principalARN string) statement {
+func resourceStatement(g grant, principalARN string) delivery.Statement {
 	s := identityStatement(g)
 	s.Principal = map[string]string{"AWS": principalARN}
 	return s
@@ -119,12 +91,12 @@ func actionVerbs(actions []string) string {
 // may use the key through S3. In a key policy, "Resource": "*" means this
 // key. The kms:ViaService condition limits the grant to calls S3 makes on
 // the role's behalf, when the key's region is known.
-func kmsKeyStatement(actions []string, principalARN, region string) statement {
-	s := statement{
+func kmsKeyStatement(actions []string, principalARN, region string) delivery.Statement {
+	s := delivery.Statement{
 		Sid:       "CountersignAllowRoleUseKeyViaS3",
 		Effect:    "Allow",
 		Principal: map[string]string{"AWS": principalARN},
-		Action:    oneOrMany(actions),
+		Action:    delivery.OneOrMany(actions),
 		Resource:  "*",
 	}
 	if region != "" {
@@ -138,14 +110,14 @@ func kmsKeyStatement(actions []string, principalARN, region string) statement {
 // trustStatement is the trust policy statement that lets CodeBuild assume
 // the build role, scoped to one project so another project in another
 // account cannot borrow the role (the confused deputy problem).
-func trustStatement(account, projectARN string) statement {
+func trustStatement(account, projectARN string) delivery.Statement {
 	if account == "" {
 		account = "<TOOLS_ACCOUNT_ID>"
 	}
 	if projectARN == "" {
 		projectARN = placeholderProjectARN
 	}
-	return statement{
+	return delivery.Statement{
 		Sid:       "CountersignTrustCodeBuild",
 		Effect:    "Allow",
 		Principal: map[string]string{"Service": "codebuild.amazonaws.com"},
@@ -158,8 +130,8 @@ func trustStatement(account, projectARN string) statement {
 }
 
 // trustStatementForPrincipal lets an IAM role or user assume the role.
-func trustStatementForPrincipal(principalARN string) statement {
-	return statement{
+func trustStatementForPrincipal(principalARN string) delivery.Statement {
+	return delivery.Statement{
 		Sid:       "CountersignTrustCaller",
 		Effect:    "Allow",
 		Principal: map[string]string{"AWS": principalARN},
@@ -170,18 +142,18 @@ func trustStatementForPrincipal(principalARN string) statement {
 // IdentityStatementJSON returns, as indented JSON, the identity policy
 // statement that allows actions on resource.
 func IdentityStatementJSON(actions []string, resource string) json.RawMessage {
-	return identityStatement(grant{Actions: actions, Resource: resource}).render()
+	return identityStatement(grant{Actions: actions, Resource: resource}).Render()
 }
 
 // ResourceStatementJSON returns, as indented JSON, the bucket policy
 // statement that allows principalARN the actions on resource.
 func ResourceStatementJSON(actions []string, resource, principalARN string) json.RawMessage {
-	return resourceStatement(grant{Actions: actions, Resource: resource}, principalARN).render()
+	return resourceStatement(grant{Actions: actions, Resource: resource}, principalARN).Render()
 }
 
 // TrustStatementJSON returns, as indented JSON, the trust policy statement
 // that lets CodeBuild assume the role for one project of account. An empty
 // account or project ARN becomes a placeholder.
 func TrustStatementJSON(account, projectARN string) json.RawMessage {
-	return trustStatement(account, projectARN).render()
+	return trustStatement(account, projectARN).Render()
 }
