@@ -17,7 +17,7 @@ type Statement struct {
 func (s Statement) Render() json.RawMessage {
 	out, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
-		// Unreachable: the fields hold strings, string slices and maps of
+		// Unreachable: the fields contain strings, string slices and maps of
 		// them, which always marshal.
 		return nil
 	}
