@@ -60,6 +60,11 @@ type Stack struct {
 	// (policy.ErrInvalid). Each document reports only its first unresolved
 	// value, so fixing it may reveal another.
 	Problems []error
+
+	// env is the template and environment that ResourceIDs and
+	// ResolveProperty read. It is nil in a Stack not built by
+	// LoadCloudAssembly.
+	env *resolver
 }
 
 // Role is an AWS::IAM::Role with its trust policy and identity policies.

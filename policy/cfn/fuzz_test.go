@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -27,13 +28,17 @@ func FuzzResolve(f *testing.F) {
 		`{"Fn::ImportValue": "X"}`,
 		`{"Ref": "LoopRole"}`,
 		`{"Statement": [{"Resource": [{"Fn::GetAtt": ["UnnamedBucket", "Arn"]}]}]}`,
+		`{"Fn::Join": ["", [{"Fn::GetAtt": ["NamedLogGroup", "Arn"]}, {"Ref": "NamedProject"}]]}`,
+		`{"Fn::Sub": "${NamedFunction.Arn}-${UnnamedProject.Arn}"}`,
 	}
 
 	for _, seed := range seeds {
 		f.Add(template, []byte(seed), false)
 	}
 
-	for _, name := range []string{"cdk.out/CountersignTools.template.json", "cdk.out/CountersignDev.template.json", "documents/Docs.template.json"} {
+	f.Add(template, []byte("BucketName"), false)
+
+	for _, name := range []string{"cdk.out/CountersignTools.template.json", "cdk.out/CountersignDev.template.json", "documents/Docs.template.json", "properties/Props.template.json"} {
 		data, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
@@ -62,6 +67,14 @@ func FuzzResolve(f *testing.F) {
 		for _, role := range stack.Roles {
 			if role.Trust == nil && role.TrustJSON != nil && len(stack.Problems) == 0 {
 				t.Fatalf("role %s has trust JSON but no policy and no problem", role.LogicalID)
+			}
+		}
+
+		// The value bytes double as a property path of the first resource.
+		// A value that ResolveProperty finds must be free of *object.
+		if ids := stack.env.resources.keys; len(ids) > 0 {
+			if v, found, err := stack.ResolveProperty(ids[0], string(valueData)); err == nil && found && containsObject(v) {
+				t.Fatalf("ResolveProperty(%s, %q) returned an *object inside %#v", ids[0], valueData, v)
 			}
 		}
 
@@ -128,6 +141,23 @@ func containsIntrinsic(v any) bool {
 
 		for _, key := range t.keys {
 			if containsIntrinsic(t.fields[key]) {
+				return true
+			}
+		}
+	}
+
+	return false
+}
+
+func containsObject(v any) bool {
+	switch t := v.(type) {
+	case *object:
+		return true
+	case []any:
+		return slices.ContainsFunc(t, containsObject)
+	case map[string]any:
+		for _, item := range t {
+			if containsObject(item) {
 				return true
 			}
 		}

@@ -62,6 +62,22 @@ type resolver struct {
 	pending map[string]bool
 }
 
+// forResource returns a resolver with r's environment and template for a
+// value inside the resource logicalID. It shares no cache with r, so that
+// callers on different goroutines do not share state.
+func (r *resolver) forResource(logicalID string) *resolver {
+	return &resolver{
+		stack:      r.stack,
+		account:    r.account,
+		region:     r.region,
+		partition:  r.partition,
+		urlSuffix:  r.urlSuffix,
+		parameters: r.parameters,
+		resources:  r.resources,
+		logicalID:  logicalID,
+	}
+}
+
 type nameResult struct {
 	name string
 	err  error
@@ -272,19 +288,28 @@ func (r *resolver) parameter(name string, param any, path string) (any, error) {
 	return text, nil
 }
 
+// nameProperties maps each resource type whose Ref returns its name to the
+// property that sets the name. CloudFormation generates the name when the
+// property is absent.
+var nameProperties = map[string]string{
+	typeBucket:   "BucketName",
+	typeRole:     "RoleName",
+	typeProject:  "Name",
+	typeLogGroup: "LogGroupName",
+	typeFunction: "FunctionName",
+}
+
 // resourceRef resolves Ref of a resource, which is its physical name for
 // the types that policies refer to.
 func (r *resolver) resourceRef(logicalID string, res any, path string) (any, error) {
 	typ := resourceType(res)
 
-	switch typ {
-	case typeBucket:
-		return r.physicalName(logicalID, res, "BucketName", path)
-	case typeRole:
-		return r.physicalName(logicalID, res, "RoleName", path)
-	default:
+	property, ok := nameProperties[typ]
+	if !ok {
 		return nil, r.fail(path, "Ref of resource %s (type %s) is known only at deploy time", logicalID, typ)
 	}
+
+	return r.physicalName(logicalID, res, property, path)
 }
 
 // physicalName resolves the property that names a resource. A resource
@@ -366,11 +391,23 @@ func (r *resolver) attribute(logicalID, attribute, path string) (string, error) 
 
 	typ := resourceType(res)
 
-	switch {
-	case typ == typeBucket && attribute == "Arn":
+	if attribute != "Arn" {
+		return "", r.fail(path, "attribute %s of %s (type %s) is known only at deploy time", attribute, logicalID, typ)
+	}
+
+	switch typ {
+	case typeBucket:
 		return r.bucketARN(logicalID, res, path)
-	case typ == typeRole && attribute == "Arn":
+	case typeRole:
 		return r.roleARN(logicalID, res, path)
+	case typeProject:
+		return r.regionalARN(logicalID, res, "codebuild", "project/", "", path)
+	case typeLogGroup:
+		// The Arn attribute of a log group ends with ":*", which covers its
+		// log streams, as the AWS::Logs::LogGroup reference shows.
+		return r.regionalARN(logicalID, res, "logs", "log-group:", ":*", path)
+	case typeFunction:
+		return r.regionalARN(logicalID, res, "lambda", "function:", "", path)
 	default:
 		return "", r.fail(path, "attribute %s of %s (type %s) is known only at deploy time", attribute, logicalID, typ)
 	}
@@ -412,6 +449,27 @@ func (r *resolver) roleARN(logicalID string, res any, path string) (string, erro
 	}
 
 	return "arn:" + partition + ":iam::" + account + ":role" + rolePath + name, nil
+}
+
+// regionalARN returns "arn:PARTITION:SERVICE:REGION:ACCOUNT:" followed by
+// prefix, the resource's name and suffix.
+func (r *resolver) regionalARN(logicalID string, res any, service, prefix, suffix, path string) (string, error) {
+	var env [3]string
+	for i, pseudo := range []string{"AWS::Partition", "AWS::Region", "AWS::AccountId"} {
+		value, err := r.pseudo(pseudo, path)
+		if err != nil {
+			return "", err
+		}
+
+		env[i] = value
+	}
+
+	name, err := r.physicalName(logicalID, res, nameProperties[resourceType(res)], path)
+	if err != nil {
+		return "", err
+	}
+
+	return "arn:" + env[0] + ":" + service + ":" + env[1] + ":" + env[2] + ":" + prefix + name + suffix, nil
 }
 
 // rolePath returns the role's Path property, or "/" when it is absent.
@@ -639,6 +697,9 @@ const (
 	typeRole         = "AWS::IAM::Role"
 	typePolicy       = "AWS::IAM::Policy"
 	typeManaged      = "AWS::IAM::ManagedPolicy"
+	typeProject      = "AWS::CodeBuild::Project"
+	typeLogGroup     = "AWS::Logs::LogGroup"
+	typeFunction     = "AWS::Lambda::Function"
 )
 
 func resourceType(res any) string {

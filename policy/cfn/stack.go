@@ -62,6 +62,8 @@ func loadStack(art stackArtifact, template any) (Stack, error) {
 	ex := extractor{r: r, stack: &stack}
 	ex.run(resources)
 
+	stack.env = r.forResource("")
+
 	return stack, nil
 }
 
