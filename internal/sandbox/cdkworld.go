@@ -1,28 +1,25 @@
 package sandbox
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/countersign/countersign/policy/cfn"
 )
 
-// CloudFormation resource types that WorldFromCDK reads besides the IAM
-// and bucket policy types that policy/cfn reads.
+// CloudFormation resource types that WorldFromCDK reads.
 const (
-	cfnBucketType  = "AWS::S3::Bucket"
-	cfnProjectType = "AWS::CodeBuild::Project"
-	cfnRoleType    = "AWS::IAM::Role"
-	cfnPolicyType  = "AWS::IAM::Policy"
-	cfnManagedType = "AWS::IAM::ManagedPolicy"
+	cfnBucketType       = "AWS::S3::Bucket"
+	cfnBucketPolicyType = "AWS::S3::BucketPolicy"
+	cfnProjectType      = "AWS::CodeBuild::Project"
+	cfnRoleType         = "AWS::IAM::Role"
+	cfnPolicyType       = "AWS::IAM::Policy"
+	cfnManagedType      = "AWS::IAM::ManagedPolicy"
 )
 
 // WorldFromCDK builds a world from a synthesized CDK app, the cdk.out
@@ -67,10 +64,9 @@ func WorldFromCDK(dir string) (*World, []string, error) {
 	return b.world, b.warnings, nil
 }
 
-// cdkStack is a stack of the assembly with its template and resolver.
+// cdkStack is a stack of the assembly whose resources the builder reads.
 type cdkStack struct {
-	stack    *cfn.Stack
-	resolver *cdkResolver
+	stack *cfn.Stack
 }
 
 // cdkBucket is an AWS::S3::Bucket read from a template.
@@ -103,7 +99,8 @@ func (b *cdkWorldBuilder) warn(format string, args ...any) {
 	b.warnings = append(b.warnings, fmt.Sprintf(format, args...))
 }
 
-// readStacks reads each stack's template and its buckets and projects.
+// readStacks reads the buckets and projects of each stack whose
+// environment is known.
 func (b *cdkWorldBuilder) readStacks() error {
 	var errs []error
 	for i := range b.assembly.Stacks {
@@ -113,14 +110,10 @@ func (b *cdkWorldBuilder) readStacks() error {
 			continue
 		}
 
-		template, err := readTemplate(filepath.Join(b.assembly.Dir, stack.TemplateFile))
-		if err != nil {
-			return fmt.Errorf("stack %q: %w", stack.Name, err)
-		}
-		s := &cdkStack{stack: stack, resolver: newCDKResolver(stack, template)}
+		s := &cdkStack{stack: stack}
 		b.stacks = append(b.stacks, s)
 
-		for _, id := range s.resolver.logicalIDs(cfnBucketType) {
+		for _, id := range stack.ResourceIDs(cfnBucketType) {
 			bucket, err := s.bucket(id)
 			if err != nil {
 				errs = append(errs, err)
@@ -128,7 +121,7 @@ func (b *cdkWorldBuilder) readStacks() error {
 			}
 			b.buckets = append(b.buckets, bucket)
 		}
-		for _, id := range s.resolver.logicalIDs(cfnProjectType) {
+		for _, id := range stack.ResourceIDs(cfnProjectType) {
 			project, err := s.project(id, b.assembly)
 			if err != nil {
 				errs = append(errs, err)
@@ -138,20 +131,6 @@ func (b *cdkWorldBuilder) readStacks() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func readTemplate(path string) (map[string]any, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read template: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var template map[string]any
-	if err := dec.Decode(&template); err != nil {
-		return nil, fmt.Errorf("template %s is not a JSON object: %w", path, err)
-	}
-	return template, nil
 }
 
 // checkProblems turns the problems that policy/cfn found into an error
@@ -193,7 +172,7 @@ func (b *cdkWorldBuilder) neededLogicalIDs() map[string]bool {
 		needed[bucket.stack.stack.Name+"/"+bucket.logicalID] = true
 	}
 	for _, s := range b.stacks {
-		for _, id := range s.resolver.logicalIDs("AWS::S3::BucketPolicy") {
+		for _, id := range s.stack.ResourceIDs(cfnBucketPolicyType) {
 			needed[s.stack.Name+"/"+id] = true
 		}
 	}
@@ -208,8 +187,8 @@ func (b *cdkWorldBuilder) neededLogicalIDs() map[string]bool {
 			continue
 		}
 		for _, typ := range []string{cfnPolicyType, cfnManagedType} {
-			for _, id := range s.resolver.logicalIDs(typ) {
-				if s.resolver.attachesTo(id, role) {
+			for _, id := range s.stack.ResourceIDs(typ) {
+				if s.attachesTo(id, role) {
 					needed[s.stack.Name+"/"+id] = true
 				}
 			}
@@ -367,115 +346,4 @@ func derivedSessionToken(seed string) string {
 	first := sha256.Sum256([]byte("countersign-cdk-token-1:" + seed))
 	second := sha256.Sum256([]byte("countersign-cdk-token-2:" + seed))
 	return base64.StdEncoding.EncodeToString(append(first[:], second[:]...))
-}
-
-// bucket reads an AWS::S3::Bucket. Settings the template leaves out get
-// the values S3 gives a new bucket: BucketOwnerEnforced (since April
-// 2023), SSE-S3 default encryption (since January 2023) and all four
-// public access block settings on (since April 2023).
-func (s *cdkStack) bucket(logicalID string) (*cdkBucket, error) {
-	r := s.resolver
-	props := r.properties(logicalID)
-	base := "Resources." + logicalID + ".Properties"
-
-	name, err := r.requiredString(logicalID, props, base, "BucketName",
-		"CloudFormation generates the bucket's name at deploy time; set bucketName in the CDK app")
-	if err != nil {
-		return nil, err
-	}
-	bucket := Bucket{Name: name, Owner: s.stack.Account, OwnershipControls: ownershipEnforced}
-
-	if raw, ok := props["OwnershipControls"]; ok {
-		path := base + ".OwnershipControls.Rules[0].ObjectOwnership"
-		rule, _ := r.item(raw, "Rules", 0)
-		value, err := r.resolveString(logicalID, field(rule, "ObjectOwnership"), path)
-		if err != nil {
-			return nil, err
-		}
-		bucket.OwnershipControls = value
-	}
-
-	bucket.DefaultEncryption = &DefaultEncryption{SSEAlgorithm: sseS3}
-	if raw, ok := props["BucketEncryption"]; ok {
-		enc, err := s.encryption(logicalID, raw, base+".BucketEncryption")
-		if err != nil {
-			return nil, err
-		}
-		bucket.DefaultEncryption = enc
-	}
-
-	bucket.PublicAccessBlock = &PublicAccessBlock{BlockPublicACLs: true, IgnorePublicACLs: true, BlockPublicPolicy: true, RestrictPublicBuckets: true}
-	if raw, ok := props["PublicAccessBlockConfiguration"]; ok {
-		path := base + ".PublicAccessBlockConfiguration"
-		// As in CloudFormation, a setting the template leaves out is false.
-		var block PublicAccessBlock
-		for _, f := range []struct {
-			name  string
-			value *bool
-		}{
-			{"BlockPublicAcls", &block.BlockPublicACLs},
-			{"IgnorePublicAcls", &block.IgnorePublicACLs},
-			{"BlockPublicPolicy", &block.BlockPublicPolicy},
-			{"RestrictPublicBuckets", &block.RestrictPublicBuckets},
-		} {
-			if *f.value, err = r.resolveBool(logicalID, field(raw, f.name), path+"."+f.name); err != nil {
-				return nil, err
-			}
-		}
-		bucket.PublicAccessBlock = &block
-	}
-
-	return &cdkBucket{stack: s, logicalID: logicalID, bucket: bucket}, nil
-}
-
-func (s *cdkStack) encryption(logicalID string, raw any, path string) (*DefaultEncryption, error) {
-	r := s.resolver
-	rule, ok := r.item(raw, "ServerSideEncryptionConfiguration", 0)
-	if !ok {
-		return nil, r.fail(logicalID, path+".ServerSideEncryptionConfiguration", "no rule; give the configuration one rule")
-	}
-	path += ".ServerSideEncryptionConfiguration[0]"
-
-	byDefault := field(rule, "ServerSideEncryptionByDefault")
-	algorithm, err := r.resolveString(logicalID, field(byDefault, "SSEAlgorithm"), path+".ServerSideEncryptionByDefault.SSEAlgorithm")
-	if err != nil {
-		return nil, err
-	}
-	enc := &DefaultEncryption{SSEAlgorithm: algorithm}
-
-	if key := field(byDefault, "KMSMasterKeyID"); key != nil {
-		if enc.KMSKeyID, err = r.resolveString(logicalID, key, path+".ServerSideEncryptionByDefault.KMSMasterKeyID"); err != nil {
-			return nil, err
-		}
-	}
-	if bucketKey := field(rule, "BucketKeyEnabled"); bucketKey != nil {
-		if enc.BucketKeyEnabled, err = r.resolveBool(logicalID, bucketKey, path+".BucketKeyEnabled"); err != nil {
-			return nil, err
-		}
-	}
-	return enc, nil
-}
-
-// project reads an AWS::CodeBuild::Project and finds its service role.
-func (s *cdkStack) project(logicalID string, assembly *cfn.Assembly) (*cdkProject, error) {
-	r := s.resolver
-	props := r.properties(logicalID)
-	base := "Resources." + logicalID + ".Properties"
-
-	name, err := r.requiredString(logicalID, props, base, "Name",
-		"CloudFormation generates the project's name at deploy time; set projectName in the CDK app")
-	if err != nil {
-		return nil, err
-	}
-	roleARN, err := r.requiredString(logicalID, props, base, "ServiceRole", "a project needs a service role")
-	if err != nil {
-		return nil, err
-	}
-	role, ok := assembly.FindRole(roleARN)
-	if !ok {
-		return nil, r.fail(logicalID, base+".ServiceRole", fmt.Sprintf("role %s is not an %s of the app with a RoleName; define the role in the CDK app and set roleName", roleARN, cfnRoleType))
-	}
-
-	arn := "arn:aws:codebuild:" + s.stack.Region + ":" + s.stack.Account + ":project/" + name
-	return &cdkProject{stack: s, logicalID: logicalID, name: name, arn: arn, role: role}, nil
 }

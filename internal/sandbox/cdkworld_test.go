@@ -28,9 +28,9 @@ import (
 //     on its objects, and the project's log permissions. The bucket name
 //     comes from a CfnParameter with a Default;
 //   - codebuild.Project Deliver with projectName "countersign-build" and
-//     role CodeBuildRole. Pass the role with role.withoutPolicyUpdates(),
-//     or CDK adds the project's own grants to the role's DefaultPolicy with
-//     a Ref to the project, which policy/cfn does not resolve.
+//     role CodeBuildRole. When CDK adds the project's own grants to the
+//     role's DefaultPolicy, they refer to the project by Ref and
+//     Fn::GetAtt, which resolve because the project is named.
 //
 // CountersignDev (222222222222, us-east-1):
 //   - s3.Bucket ArtifactBucket with bucketName
@@ -252,18 +252,63 @@ func TestWorldFromCDKErrors(t *testing.T) {
 					"ServerSideEncryptionByDefault": map[string]any{"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": map[string]any{"Fn::GetAtt": []any{"Key961B73FD", "Arn"}}},
 				}}}
 			},
-			want: []string{"resource ArtifactBucket7410C9EF", "ServerSideEncryptionByDefault.KMSMasterKeyID", "Key961B73FD.Arn is known only at deploy time"},
+			want: []string{"resource ArtifactBucket7410C9EF", "ServerSideEncryptionByDefault.KMSMasterKeyID", "attribute Arn of Key961B73FD (type AWS::KMS::Key) is known only at deploy time"},
 		},
 		{
-			name: "BuildRolePolicyRefersToProject",
+			name: "BuildRolePolicyRefersToUnnamedProject",
 			template: func(t *testing.T, tools, dev map[string]any) {
-				doc := resourceProps(t, tools, "ArtifactsPolicy8D2E4B61")["PolicyDocument"].(map[string]any)
-				doc["Statement"] = append(doc["Statement"].([]any), map[string]any{
+				delete(resourceProps(t, tools, "Deliver5B3F9C2A"), "Name")
+				addStatement(t, tools, "ArtifactsPolicy8D2E4B61", map[string]any{
 					"Effect": "Allow", "Action": "codebuild:CreateReport",
 					"Resource": map[string]any{"Fn::Join": []any{"", []any{"arn:aws:codebuild:us-east-1:111111111111:report-group/", map[string]any{"Ref": "Deliver5B3F9C2A"}}}},
 				})
 			},
-			want: []string{`stack "CountersignTools"`, "resource ArtifactsPolicy8D2E4B61", "Deliver5B3F9C2A"},
+			// The missing name is the cause, so it is what the error names.
+			want: []string{`stack "CountersignTools"`, "resource Deliver5B3F9C2A", "Properties.Name", "set projectName"},
+		},
+		{
+			name: "OwnershipWithoutRule",
+			template: func(t *testing.T, tools, dev map[string]any) {
+				resourceProps(t, dev, "ArtifactBucket7410C9EF")["OwnershipControls"] = map[string]any{"Rules": []any{}}
+			},
+			want: []string{"resource ArtifactBucket7410C9EF", "Properties.OwnershipControls.Rules[0].ObjectOwnership", "has no rule with an ObjectOwnership"},
+		},
+		{
+			name: "EncryptionWithoutRule",
+			template: func(t *testing.T, tools, dev map[string]any) {
+				resourceProps(t, dev, "ArtifactBucket7410C9EF")["BucketEncryption"] = map[string]any{"ServerSideEncryptionConfiguration": []any{}}
+			},
+			want: []string{"resource ArtifactBucket7410C9EF", "Properties.BucketEncryption.ServerSideEncryptionConfiguration", "give the configuration one rule"},
+		},
+		{
+			name: "EncryptionWithoutAlgorithm",
+			template: func(t *testing.T, tools, dev map[string]any) {
+				resourceProps(t, dev, "ArtifactBucket7410C9EF")["BucketEncryption"] = map[string]any{"ServerSideEncryptionConfiguration": []any{
+					map[string]any{"ServerSideEncryptionByDefault": map[string]any{}},
+				}}
+			},
+			want: []string{"ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm", "has no SSEAlgorithm"},
+		},
+		{
+			name: "PublicAccessBlockNotBoolean",
+			template: func(t *testing.T, tools, dev map[string]any) {
+				resourceProps(t, dev, "ArtifactBucket7410C9EF")["PublicAccessBlockConfiguration"] = map[string]any{"BlockPublicPolicy": "yes"}
+			},
+			want: []string{"Properties.PublicAccessBlockConfiguration.BlockPublicPolicy", "resolves to a string (yes); expected true or false"},
+		},
+		{
+			name: "BucketNameNotString",
+			template: func(t *testing.T, tools, dev map[string]any) {
+				resourceProps(t, dev, "ArtifactBucket7410C9EF")["BucketName"] = []any{"a", "b"}
+			},
+			want: []string{"Properties.BucketName", "resolves to an array; expected a string"},
+		},
+		{
+			name: "OtherPolicyOfBuildRoleUnresolved",
+			template: func(t *testing.T, tools, dev map[string]any) {
+				addPolicy(tools, "ExtraPolicy", []any{map[string]any{"Ref": "Unnamed"}, map[string]any{"Ref": "CodeBuildRole3C5D2F7A"}})
+			},
+			want: []string{"resource ExtraPolicy", "Key961B73FD"},
 		},
 		{
 			name: "NoProject",
@@ -306,6 +351,68 @@ func TestWorldFromCDKErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWorldFromCDKProjectReferences checks that a build role policy that
+// refers to the named project by Ref and Fn::GetAtt, as CDK writes when
+// the project updates its role's policy, resolves into the world.
+func TestWorldFromCDKProjectReferences(t *testing.T) {
+	dir := copyCDKFixture(t, func(tools, dev map[string]any) {
+		addStatement(t, tools, "ArtifactsPolicy8D2E4B61", map[string]any{
+			"Effect": "Allow", "Action": "codebuild:CreateReport",
+			"Resource": map[string]any{"Fn::Join": []any{"", []any{
+				"arn:", map[string]any{"Ref": "AWS::Partition"}, ":codebuild:", map[string]any{"Ref": "AWS::Region"}, ":",
+				map[string]any{"Ref": "AWS::AccountId"}, ":report-group/", map[string]any{"Ref": "Deliver5B3F9C2A"}, "-*",
+			}}},
+		})
+		addStatement(t, tools, "ArtifactsPolicy8D2E4B61", map[string]any{
+			"Effect": "Allow", "Action": "codebuild:BatchGetBuilds",
+			"Resource": map[string]any{"Fn::GetAtt": []any{"Deliver5B3F9C2A", "Arn"}},
+		})
+	}, nil)
+
+	w, warnings, err := WorldFromCDK(dir)
+
+	if err != nil {
+		t.Fatalf("WorldFromCDK: %v", err)
+	}
+	if len(warnings) != 0 {
+		t.Errorf("warnings %q, want none", warnings)
+	}
+	roles := toolsRoles(t, w)
+	if len(roles) != 1 {
+		t.Fatalf("tools roles %+v, want the build role", roles)
+	}
+	doc := string(roles[0].Policies["ArtifactsPolicy8D2E4B61"])
+	for _, want := range []string{
+		`"arn:aws:codebuild:us-east-1:111111111111:report-group/countersign-build-*"`,
+		`"arn:aws:codebuild:us-east-1:111111111111:project/countersign-build"`,
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("role policy %s\nwant it to contain %s", doc, want)
+		}
+	}
+}
+
+// TestWorldFromCDKOtherRolePolicyWarns checks that a policy that cannot be
+// resolved but attaches only to a role other than the build role leaves
+// that role out with a warning instead of failing.
+func TestWorldFromCDKOtherRolePolicyWarns(t *testing.T) {
+	dir := copyCDKFixture(t, func(tools, dev map[string]any) {
+		addPolicy(tools, "ExtraPolicy", []any{map[string]any{"Ref": "Unnamed"}})
+	}, nil)
+
+	w, warnings, err := WorldFromCDK(dir)
+
+	if err != nil {
+		t.Fatalf("WorldFromCDK: %v, want the policy of the other role left out with a warning", err)
+	}
+	if roles := toolsRoles(t, w); len(roles) != 1 || roles[0].Name != "CodeBuildRole" {
+		t.Errorf("tools roles %+v, want only the build role", roles)
+	}
+	if len(warnings) != 2 || !strings.Contains(strings.Join(warnings, "\n"), "resource ExtraPolicy") {
+		t.Errorf("warnings %q, want the unnamed role and ExtraPolicy", warnings)
 	}
 }
 
@@ -387,6 +494,43 @@ func copyCDKFixture(t *testing.T, template func(tools, dev map[string]any), mani
 	write("CountersignDev.template.json", dev)
 	write("manifest.json", root)
 	return dir
+}
+
+// toolsRoles returns the roles of the tools account 111111111111.
+func toolsRoles(t *testing.T, w *World) []Role {
+	t.Helper()
+	for _, a := range w.Accounts {
+		if a.ID == "111111111111" {
+			return a.Roles
+		}
+	}
+	t.Fatalf("accounts %+v lack the tools account", w.Accounts)
+	return nil
+}
+
+// addStatement appends a statement to the document of a policy resource.
+func addStatement(t *testing.T, template map[string]any, logicalID string, statement map[string]any) {
+	t.Helper()
+	doc := resourceProps(t, template, logicalID)["PolicyDocument"].(map[string]any)
+	doc["Statement"] = append(doc["Statement"].([]any), statement)
+}
+
+// addPolicy adds an unnamed role "Unnamed" and a policy attached to roles
+// whose document refers to the ARN of a KMS key, which is known only at
+// deploy time.
+func addPolicy(template map[string]any, logicalID string, roles []any) {
+	resources := template["Resources"].(map[string]any)
+	resources["Unnamed"] = map[string]any{"Type": "AWS::IAM::Role", "Properties": map[string]any{
+		"AssumeRolePolicyDocument": map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+			"Effect": "Allow", "Principal": map[string]any{"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}}},
+	}}
+	resources["Key961B73FD"] = map[string]any{"Type": "AWS::KMS::Key", "Properties": map[string]any{}}
+	resources[logicalID] = map[string]any{"Type": "AWS::IAM::Policy", "Properties": map[string]any{
+		"PolicyName": logicalID,
+		"Roles":      roles,
+		"PolicyDocument": map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+			"Effect": "Allow", "Action": "kms:Decrypt", "Resource": map[string]any{"Fn::GetAtt": []any{"Key961B73FD", "Arn"}}}}},
+	}}
 }
 
 func resourceProps(t *testing.T, template map[string]any, logicalID string) map[string]any {
