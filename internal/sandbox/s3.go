@@ -488,6 +488,9 @@ func (q *s3Request) bucketPolicy() *s3Error {
 		if err := ValidatePolicy(doc); err != nil {
 			return &s3Error{Status: http.StatusBadRequest, Code: "MalformedPolicy", Message: err.Error()}
 		}
+		if e := q.checkBlockPublicPolicy(doc); e != nil {
+			return e
+		}
 		if err := store.Put(q.bucket.Name, doc); err != nil {
 			return errInternal(err)
 		}

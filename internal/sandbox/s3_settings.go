@@ -29,8 +29,10 @@ var bucketSettingsOperations = map[string]bool{
 // public access block calls in S3's wire format.
 //
 // NOTE: S3 lets a caller of another account use these calls when both
-// sides' policies allow it, and so does the sandbox. S3's rejection of a
-// public bucket policy under BlockPublicPolicy is not emulated.
+// sides' policies allow it, and so does the sandbox. Of the four settings,
+// BlockPublicAcls (on ACLs) and BlockPublicPolicy (on PutBucketPolicy) are
+// enforced. IgnorePublicAcls and RestrictPublicBuckets are stored but do
+// not change how requests are authorized.
 func (q *s3Request) serveBucketSettings() *s3Error {
 	store := q.front.settings
 	bucket := q.bucket.Name
