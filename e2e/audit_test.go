@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/countersign/countersign/internal/sandboxtest"
 	"github.com/countersign/countersign/policy"
@@ -79,6 +81,45 @@ func putPolicy(t *testing.T, client *s3.Client, fixture string) {
 	}
 }
 
+// turnOffPublicAccessBlock checks that the bucket's public access block
+// rejects the public policy in fixture, then turns the block off for the
+// test. The cleanup turns every setting on again, as the world has them.
+func turnOffPublicAccessBlock(t *testing.T, client *s3.Client, fixture string) {
+	t.Helper()
+	ctx := context.Background()
+
+	doc, err := os.ReadFile(auditFixture(t, fixture))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = client.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(auditBucket), Policy: aws.String(string(doc))})
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "AccessDenied" {
+		t.Fatalf("put public policy %s under BlockPublicPolicy: error %v, want AccessDenied", fixture, err)
+	}
+
+	setBlock := func(on bool) error {
+		_, err := client.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{
+			Bucket: aws.String(auditBucket),
+			PublicAccessBlockConfiguration: &types.PublicAccessBlockConfiguration{
+				BlockPublicAcls: aws.Bool(on), IgnorePublicAcls: aws.Bool(on), BlockPublicPolicy: aws.Bool(on), RestrictPublicBuckets: aws.Bool(on),
+			},
+		})
+		return err
+	}
+
+	if err := setBlock(false); err != nil {
+		t.Fatalf("turn the public access block off: %v", err)
+	}
+
+	t.Cleanup(func() {
+		if err := setBlock(true); err != nil {
+			t.Errorf("turn the public access block on again: %v", err)
+		}
+	})
+}
+
 func getPolicy(t *testing.T, client *s3.Client) []byte {
 	t.Helper()
 
@@ -118,6 +159,11 @@ func TestAuditFixturesAgainstSandbox(t *testing.T) {
 		args    []string
 		ids     []string
 		code    int
+
+		// public marks a fixture that S3 considers a public policy. The
+		// bucket's BlockPublicPolicy rejects it, so the case turns the
+		// public access block off first, as a real administrator must.
+		public bool
 	}{
 		{name: "clean", fixture: "clean.json", code: 0},
 		{name: "noPolicy", fixture: "", ids: []string{"NO_POLICY", "TLS_NOT_ENFORCED"}, code: 6},
@@ -133,12 +179,16 @@ func TestAuditFixturesAgainstSandbox(t *testing.T) {
 		{name: "noTLS", fixture: "no-tls.json", ids: []string{"TLS_NOT_ENFORCED"}, code: 0},
 		{name: "missingDelete", fixture: "missing-delete.json", ids: []string{"ROLE_NOT_GRANTED"}, code: 6},
 		{name: "combined", fixture: "combined.json", args: []string{"--fail-on", "critical"}, ids: []string{
-			"BROAD_ACTION", "DENY_SHADOWS_ROLE", "PUBLIC_GRANT", "STALE_PRINCIPAL", "TLS_NOT_ENFORCED",
-		}, code: 6},
+			"BROAD_ACTION", "DENY_SHADOWS_ROLE", "PUBLIC_ACCESS_BLOCK_OFF", "PUBLIC_GRANT", "STALE_PRINCIPAL", "TLS_NOT_ENFORCED",
+		}, code: 6, public: true},
 	}
 
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.public {
+				turnOffPublicAccessBlock(t, client, tt.fixture)
+			}
+
 			if tt.fixture == "" {
 				if _, err := client.DeleteBucketPolicy(context.Background(), &s3.DeleteBucketPolicyInput{Bucket: aws.String(auditBucket)}); err != nil {
 					t.Fatalf("delete bucket policy: %v", err)
