@@ -79,6 +79,15 @@ func IsAccessDenied(err error) bool {
 	}
 }
 
+// IsACLRejected reports whether err is S3's AccessControlListNotSupported,
+// sent when a request carries an ACL that a bucket with ACLs disabled
+// rejects. The status is 400, but callers treat it as a denial because the
+// bucket's settings reject the request.
+func IsACLRejected(err error) bool {
+	code, _, _, ok := FromError(err)
+	return ok && code == "AccessControlListNotSupported"
+}
+
 // IsCredentialError reports whether err means the credentials were
 // missing, invalid or expired, so that AWS evaluated no policy.
 func IsCredentialError(err error) bool {

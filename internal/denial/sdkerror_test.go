@@ -86,10 +86,11 @@ func TestFromError(t *testing.T) {
 
 func TestIsAccessDenied(t *testing.T) {
 	tests := []struct {
-		name       string
-		err        error
-		denied     bool
-		credential bool
+		name        string
+		err         error
+		denied      bool
+		credential  bool
+		aclRejected bool
 	}{
 		{name: "AccessDenied", err: sdkError(403, "AccessDenied", "Access Denied"), denied: true},
 		{name: "AllAccessDisabled", err: sdkError(403, "AllAccessDisabled", "All access to this object has been disabled"), denied: true},
@@ -102,6 +103,7 @@ func TestIsAccessDenied(t *testing.T) {
 		{name: "ExpiredToken", err: sdkError(400, "ExpiredToken", "The provided token has expired."), credential: true},
 		{name: "InvalidToken", err: sdkError(400, "InvalidToken", "The provided token is malformed or otherwise invalid."), credential: true},
 		{name: "NetworkError", err: errors.New("connection refused")},
+		{name: "ACLNotSupported", err: sdkError(400, "AccessControlListNotSupported", "The bucket does not allow ACLs"), aclRejected: true},
 	}
 
 	for _, tt := range tests {
@@ -111,6 +113,9 @@ func TestIsAccessDenied(t *testing.T) {
 			}
 			if got := IsCredentialError(tt.err); got != tt.credential {
 				t.Errorf("IsCredentialError = %v, want %v", got, tt.credential)
+			}
+			if got := IsACLRejected(tt.err); got != tt.aclRejected {
+				t.Errorf("IsACLRejected = %v, want %v", got, tt.aclRejected)
 			}
 		})
 	}

@@ -397,7 +397,7 @@ func (r *runner) denialRequest(operation, key string, err error) denial.Request 
 func (r *runner) fail(step *Step, req denial.Request, err error) {
 	step.Status = StatusError
 	step.Error = err.Error()
-	if denial.IsAccessDenied(err) || req.ErrorCode == "AccessControlListNotSupported" {
+	if denial.IsAccessDenied(err) || denial.IsACLRejected(err) {
 		step.Status = StatusDenied
 		d := denial.Diagnose(req)
 		step.Diagnosis = &d

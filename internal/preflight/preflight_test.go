@@ -272,7 +272,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		opts Options
 	}{
 		{"noBucket", Options{}},
-		{"badACL", Options{Bucket: "b", Headers: s3sync.ObjectHeaders{ACL: "public-read"}}},
+		{"badACL", Options{Bucket: "b", Headers: s3sync.ObjectHeaders{ACL: "owner-only"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
