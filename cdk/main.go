@@ -47,7 +47,7 @@ func run() error {
 
 	cfg, err := ConfigFromContext(contextLookup(app), ".")
 	if err != nil {
-		return fmt.Errorf("invalid configuration in cdk.json:\n%w", err)
+		return fmt.Errorf("invalid context values (cdk.json, or -c on the CDK CLI):\n%w", err)
 	}
 	if _, _, err := BuildApp(app, cfg, cfg); err != nil {
 		return err
