@@ -83,6 +83,7 @@ func assert(t *testing.T, what string, check func()) {
 	t.Helper()
 	defer func() {
 		if r := recover(); r != nil {
+			t.Helper()
 			t.Errorf("%s: %v", what, r)
 		}
 	}()

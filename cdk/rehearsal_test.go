@@ -25,6 +25,10 @@ const sandboxStartTimeout = 30 * time.Second
 // accounts from the synthesized app (--world-from-cdk), CodeBuild's
 // service principal assumes the build role there, and countersign
 // preflight and sync run with the session it gets, as in a real build.
+//
+// NOTE: with kmsKey "create" the bucket's KMSMasterKeyID is the new key's
+// ARN, known only after deployment, so --world-from-cdk rejects that app.
+// The rehearsal covers SSE-S3, the committed configuration.
 func TestRehearsalDeliversWithAssumedRole(t *testing.T) {
 	cfg := testConfig(t)
 	app := defaultSynth(t)
