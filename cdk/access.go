@@ -20,9 +20,8 @@ var objectActions = []string{"s3:PutObject", "s3:GetObject", "s3:DeleteObject", 
 
 // Sids of the delivery statements in both policies.
 const (
-	sidList       = "CountersignList"
-	sidHeadBucket = "CountersignHeadBucket"
-	sidObjects    = "CountersignObjects"
+	sidList    = "CountersignList"
+	sidObjects = "CountersignObjects"
 )
 
 // bucketARN returns the ARN of the artifact bucket, built from its name so
@@ -42,7 +41,7 @@ func roleARN(cfg Config) *string {
 }
 
 // deliveryStatements returns the grants of the build role: listing under
-// the prefix, HeadBucket, and the object actions on the prefix's objects. With a
+// the prefix and the object actions on the prefix's objects. With a
 // principal they are bucket policy statements, without one identity
 // policy statements.
 func deliveryStatements(cfg Config, principal awsiam.IPrincipal) []awsiam.PolicyStatement {
@@ -58,25 +57,10 @@ func deliveryStatements(cfg Config, principal awsiam.IPrincipal) []awsiam.Policy
 		Actions:    jsii.Strings(listAction),
 		Resources:  &[]*string{bucketARN(cfg)},
 		// sync and preflight list with a prefix that starts with PREFIX/.
+		// HeadBucket carries no s3:prefix, so this denies it, and preflight
+		// proves the bucket and its owner with this listing instead.
 		Conditions: &map[string]any{
 			"StringLike": map[string]any{"s3:prefix": cfg.Prefix + "/*"},
-		},
-	})
-	// countersign preflight calls HeadBucket, which S3 authorizes as
-	// s3:ListBucket with no s3:prefix key, so the list grant above does not
-	// cover it.
-	// NOTE: IAM cannot tell HeadBucket from a ListObjects call without a
-	// prefix, so this statement also lets the role list the bucket's keys
-	// outside the prefix. It can go once preflight accepts a denied
-	// HeadBucket when its ListObjectsV2 with ExpectedBucketOwner succeeds.
-	head := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String(sidHeadBucket),
-		Effect:     awsiam.Effect_ALLOW,
-		Principals: principals,
-		Actions:    jsii.Strings(listAction),
-		Resources:  &[]*string{bucketARN(cfg)},
-		Conditions: &map[string]any{
-			"Null": map[string]any{"s3:prefix": "true"},
 		},
 	})
 	objects := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -86,7 +70,7 @@ func deliveryStatements(cfg Config, principal awsiam.IPrincipal) []awsiam.Policy
 		Actions:    jsii.Strings(objectActions...),
 		Resources:  &[]*string{objectsARN(cfg)},
 	})
-	return []awsiam.PolicyStatement{list, head, objects}
+	return []awsiam.PolicyStatement{list, objects}
 }
 
 // requiredActions are the actions the audit Lambda checks the role for:

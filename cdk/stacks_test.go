@@ -89,11 +89,6 @@ func TestBuildRolePolicy(t *testing.T) {
 			"Resource":  "arn:aws:s3:::" + cfg.BucketName,
 			"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": cfg.Prefix + "/*"}},
 		},
-		sidHeadBucket: {
-			"Sid": sidHeadBucket, "Effect": "Allow", "Action": "s3:ListBucket",
-			"Resource":  "arn:aws:s3:::" + cfg.BucketName,
-			"Condition": map[string]any{"Null": map[string]any{"s3:prefix": "true"}},
-		},
 		sidObjects: {
 			"Sid": sidObjects, "Effect": "Allow",
 			"Action":   []any{"s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"},
@@ -126,7 +121,7 @@ func TestPoliciesAgree(t *testing.T) {
 	bucketPolicy := onlyResource(t, app.dev, "AWS::S3::BucketPolicy")
 	bucketStatements := statementsOf(t, bucketPolicy["PolicyDocument"])
 
-	for _, sid := range []string{sidList, sidHeadBucket, sidObjects} {
+	for _, sid := range []string{sidList, sidObjects} {
 		bucketStatement, ok := bucketStatements[sid]
 		if !ok {
 			t.Errorf("bucket policy has no statement %s", sid)
@@ -295,7 +290,8 @@ func TestProjectSources(t *testing.T) {
 					t.Errorf("role statement %s action: got %v, want %v", sid, got, action)
 				}
 			}
-			if want := 4 + len(tt.wantStatements); len(statements) != want {
+			// CountersignList, CountersignObjects and BuildLogs, then the source grants.
+			if want := 3 + len(tt.wantStatements); len(statements) != want {
 				t.Errorf("role policy has %d statements, want %d: %v", len(statements), want, statements)
 			}
 		})

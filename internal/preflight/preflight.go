@@ -206,6 +206,19 @@ func (r *runner) headBucket(ctx context.Context) bool {
 		return false
 	}
 
+	if denial.IsAccessDenied(err) && r.res.Prefix != "" && r.listProvesBucket(ctx) {
+		// S3 authorizes HeadBucket as s3:ListBucket without an s3:prefix
+		// key, so a grant limited to the prefix denies it. Sync only lists
+		// under the prefix, so that least-privilege setup is a pass.
+		step.Status = StatusOK
+		step.Detail = fmt.Sprintf("HeadBucket denied, as it is when s3:ListBucket is limited by s3:prefix; listing under %s/ proved that bucket %s exists", r.res.Prefix, r.opts.Bucket)
+		if r.opts.BucketOwner != "" {
+			step.Detail += fmt.Sprintf(" and is owned by account %s", r.opts.BucketOwner)
+		}
+		r.add(step, nil)
+		return true
+	}
+
 	req := r.denialRequest("HeadBucket", "", err)
 	if denial.IsAccessDenied(err) && r.opts.BucketOwner != "" {
 		req.OwnerProbe = r.probeOwner(ctx)
@@ -215,6 +228,19 @@ func (r *runner) headBucket(ctx context.Context) bool {
 	// Every later request carries the same wrong owner and would be denied
 	// for the same reason, so they would only repeat this diagnosis.
 	return req.OwnerProbe != denial.ProbeSucceeded
+}
+
+// listProvesBucket lists under the prefix with ExpectedBucketOwner. Success
+// proves what HeadBucket would have: the bucket exists, the caller may list
+// where sync lists, and the owner is the expected one.
+func (r *runner) listProvesBucket(ctx context.Context) bool {
+	_, err := r.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{
+		Bucket:              aws.String(r.opts.Bucket),
+		Prefix:              aws.String(r.res.Prefix + "/"),
+		MaxKeys:             aws.Int32(1),
+		ExpectedBucketOwner: r.owner(),
+	})
+	return err == nil
 }
 
 // probeOwner repeats HeadBucket without ExpectedBucketOwner. If that

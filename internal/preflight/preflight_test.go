@@ -147,6 +147,14 @@ func TestRun(t *testing.T) {
 			kindStep:   1,
 		},
 		{
+			// A grant limited by s3:prefix denies HeadBucket but allows the
+			// listing sync does, so preflight passes.
+			name:       "headDeniedListAllowed",
+			errs:       map[string]error{"HeadBucket": headDenied},
+			wantCode:   exitcode.OK,
+			wantStatus: []Status{StatusOK, StatusOK, StatusOK, StatusOK, StatusOK, StatusOK},
+		},
+		{
 			name:       "bucketMissing",
 			errs:       map[string]error{"HeadBucket": apiError(404, "NotFound", "")},
 			wantCode:   exitcode.Failure,
