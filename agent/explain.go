@@ -16,13 +16,13 @@ type explainCmd struct {
 	RolePolicy   []string `help:"Identity policy file of the role; repeat for each policy." name:"role-policy"`
 	BucketPolicy string   `help:"Bucket policy file." name:"bucket-policy"`
 	TrustPolicy  string   `help:"Trust policy file of the role; adds an sts:AssumeRole check for codebuild.amazonaws.com." name:"trust-policy"`
-	Bucket       string   `help:"Destination bucket name."`
-	BucketOwner  string   `help:"Account id that owns the bucket; without it the bucket is taken to be in the role's account." name:"bucket-owner"`
-	Prefix       string   `help:"Key prefix sync writes under; the default key and the s3:prefix of the list check use it."`
+	Bucket       string   `help:"Destination bucket name; with --cdk-out, defaults to the project's COUNTERSIGN_BUCKET."`
+	BucketOwner  string   `help:"Account id that owns the bucket; with --cdk-out, defaults to the project's COUNTERSIGN_BUCKET_OWNER, then to the bucket policy stack's account; otherwise the bucket is taken to be in the role's account." name:"bucket-owner"`
+	Prefix       string   `help:"Key prefix sync writes under; the default key and the s3:prefix of the list check use it. With --cdk-out, defaults to the project's COUNTERSIGN_PREFIX."`
 	Key          string   `help:"Object key checked for object actions; defaults to PREFIX/countersign-explain-probe."`
 	Action       []string `help:"S3 action to check, such as s3:PutObject; repeat for each. Replaces the default s3:ListBucket, s3:PutObject, s3:GetObject and s3:DeleteObject."`
-	ProjectARN   string   `help:"CodeBuild project ARN, sent as aws:SourceArn in the trust check." name:"project-arn"`
-	CDKOut       string   `help:"Cloud assembly folder (cdk.out) to read the role, its policies and the bucket policy from." name:"cdk-out"`
+	ProjectARN   string   `help:"CodeBuild project ARN, sent as aws:SourceArn in the trust check. With --cdk-out, defaults to the ARN of the project whose service role is the build role." name:"project-arn"`
+	CDKOut       string   `help:"Cloud assembly folder (cdk.out) to read the role, its policies, the bucket policy and the CodeBuild project that uses the role from." name:"cdk-out"`
 	Output       string   `help:"Output format: text or json." default:"text" enum:"text,json"`
 }
 
@@ -127,18 +127,21 @@ func (c *explainCmd) cdkInput(in explain.Input) (explain.Input, error) {
 		return in, fmt.Errorf("explain: --cdk-out reads the documents from the cloud assembly; drop --role-policy, --bucket-policy and --trust-policy: %w", exitcode.ErrUsage)
 	}
 
-	a, err := explain.LoadCDK(c.CDKOut, c.RoleARN, c.Bucket)
+	a, err := explain.LoadCDK(c.CDKOut, explain.CDKOptions{
+		Role:        c.RoleARN,
+		Bucket:      c.Bucket,
+		BucketOwner: c.BucketOwner,
+		Prefix:      c.Prefix,
+		ProjectARN:  c.ProjectARN,
+	})
 	if err != nil {
 		return in, err
 	}
 
 	in.RoleARN, in.Identity, in.Bucket, in.Trust = a.RoleARN, a.Identity, a.Bucket, a.Trust
-	in.BucketName = a.BucketName
-	in.Notes = a.Notes
-
-	if in.BucketOwner == "" {
-		in.BucketOwner = a.BucketOwner
-	}
+	in.BucketName, in.BucketOwner = a.BucketName, a.BucketOwner
+	in.Prefix, in.ProjectARN = a.Prefix, a.ProjectARN
+	in.Defaults, in.Notes = a.Defaults, a.Notes
 
 	return in, nil
 }

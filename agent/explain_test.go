@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -95,5 +96,77 @@ func TestExplainRepeatedFlags(t *testing.T) {
 
 	if !strings.Contains(out, "role-no-delete.json") || !strings.Contains(out, explainFixtures+"role.json") {
 		t.Errorf("output does not name both role policies:\n%s", out)
+	}
+}
+
+// TestExplainCDKOutProjectDefaults runs explain with --cdk-out alone on an
+// assembly whose bucket policy limits listing to the prefix and whose trust
+// policy limits the role to the project, so it passes only with the
+// project's values.
+func TestExplainCDKOutProjectDefaults(t *testing.T) {
+	out, err := runExplain(t, "--cdk-out", explainFixtures+"cdk-good", "--output", "json")
+	if got := exitcode.For(err); got != exitcode.OK {
+		t.Fatalf("got exit code %d (%v), want %d:\n%s", got, err, exitcode.OK, out)
+	}
+
+	var report struct {
+		Prefix     string `json:"prefix"`
+		ProjectARN string `json:"project_arn"`
+		Defaults   []struct {
+			Flag      string `json:"flag"`
+			Value     string `json:"value"`
+			Source    string `json:"source"`
+			Project   string `json:"project"`
+			Stack     string `json:"stack"`
+			LogicalID string `json:"logical_id"`
+		} `json:"defaults"`
+		Notes []string `json:"notes"`
+	}
+
+	if err := json.Unmarshal([]byte(out), &report); err != nil {
+		t.Fatalf("decode output: %v\n%s", err, out)
+	}
+
+	if report.Prefix != "app" {
+		t.Errorf("prefix: got %q, want app", report.Prefix)
+	}
+
+	if want := "arn:aws:codebuild:eu-west-1:111111111111:project/countersign-deliver"; report.ProjectARN != want {
+		t.Errorf("project_arn: got %q, want %s", report.ProjectARN, want)
+	}
+
+	sources := map[string]string{}
+	for _, d := range report.Defaults {
+		sources[d.Flag] = d.Source
+
+		if d.Project != "countersign-deliver" || d.Stack != "CountersignTools" || d.LogicalID != "ProjectC78D97AD" {
+			t.Errorf("default %s names project %q stack %q logical id %q, want countersign-deliver, CountersignTools, ProjectC78D97AD", d.Flag, d.Project, d.Stack, d.LogicalID)
+		}
+	}
+
+	wantSources := map[string]string{"--project-arn": "Name", "--prefix": "COUNTERSIGN_PREFIX", "--bucket": "COUNTERSIGN_BUCKET", "--bucket-owner": "COUNTERSIGN_BUCKET_OWNER"}
+	for flag, want := range wantSources {
+		if sources[flag] != want {
+			t.Errorf("source of %s: got %q, want %s", flag, sources[flag], want)
+		}
+	}
+
+	if !strings.Contains(strings.Join(report.Notes, "\n"), "prefix app from COUNTERSIGN_PREFIX of project countersign-deliver (stack CountersignTools)") {
+		t.Errorf("notes do not say where the prefix came from: %q", report.Notes)
+	}
+}
+
+func TestExplainCDKOutFlagsWin(t *testing.T) {
+	out, err := runExplain(t, "--cdk-out", explainFixtures+"cdk-good", "--prefix", "other")
+	if got := exitcode.For(err); got != exitcode.AccessDenied {
+		t.Fatalf("got exit code %d (%v), want %d: the bucket policy lists only under app/:\n%s", got, err, exitcode.AccessDenied, out)
+	}
+
+	if !strings.Contains(out, "key:       other/countersign-explain-probe") {
+		t.Errorf("the key is not under the --prefix given:\n%s", out)
+	}
+
+	if strings.Contains(out, "COUNTERSIGN_PREFIX") {
+		t.Errorf("output names COUNTERSIGN_PREFIX, but --prefix was given:\n%s", out)
 	}
 }

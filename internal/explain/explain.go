@@ -67,6 +67,10 @@ type Input struct {
 	// the trust check. It may be empty.
 	ProjectARN string
 
+	// Defaults are the inputs taken from the cloud assembly because no
+	// flag set them. They are copied into the report.
+	Defaults []Default
+
 	// Notes are copied into the report, before the notes Check adds.
 	Notes []string
 }
@@ -88,8 +92,14 @@ type Report struct {
 	Bucket             string `json:"bucket"`
 	BucketOwner        string `json:"bucket_owner"`
 	BucketOwnerAssumed bool   `json:"bucket_owner_assumed"`
+	Prefix             string `json:"prefix"`
 	Key                string `json:"key"`
+	ProjectARN         string `json:"project_arn"`
 	CrossAccount       bool   `json:"cross_account"`
+
+	// Defaults are the inputs that explain took from the CodeBuild project
+	// of a cloud assembly, each with its source.
+	Defaults []Default `json:"defaults,omitempty"`
 
 	Results  []ActionResult `json:"results"`
 	Findings []Finding      `json:"findings"`
@@ -186,7 +196,10 @@ func Check(in Input) (*Report, error) {
 		Principal:   sessionARN(role),
 		Bucket:      in.BucketName,
 		BucketOwner: in.BucketOwner,
+		Prefix:      in.Prefix,
 		Key:         delivery.ProbeKey(in.Prefix, in.Key, DefaultKeyName),
+		ProjectARN:  in.ProjectARN,
+		Defaults:    append([]Default(nil), in.Defaults...),
 		Findings:    []Finding{},
 		Notes:       append([]string(nil), in.Notes...),
 	}

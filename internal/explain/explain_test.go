@@ -385,7 +385,7 @@ func TestReadDocumentErrors(t *testing.T) {
 }
 
 func TestLoadCDK(t *testing.T) {
-	a, err := LoadCDK(filepath.Join("testdata", "cdk-good"), "", "")
+	a, err := LoadCDK(filepath.Join("testdata", "cdk-good"), CDKOptions{})
 	if err != nil {
 		t.Fatalf("LoadCDK: %v", err)
 	}
@@ -402,7 +402,7 @@ func TestLoadCDK(t *testing.T) {
 		t.Fatalf("got %d identity policies, trust %v, bucket policy %v; want all documents", len(a.Identity), a.Trust, a.Bucket.Policy)
 	}
 
-	rep, err := Check(Input{RoleARN: a.RoleARN, Identity: a.Identity, Bucket: a.Bucket, Trust: a.Trust, BucketName: a.BucketName, BucketOwner: a.BucketOwner, ProjectARN: testProject})
+	rep, err := Check(Input{RoleARN: a.RoleARN, Identity: a.Identity, Bucket: a.Bucket, Trust: a.Trust, BucketName: a.BucketName, BucketOwner: a.BucketOwner, Prefix: a.Prefix, ProjectARN: a.ProjectARN})
 	if err != nil {
 		t.Fatalf("Check: %v", err)
 	}
@@ -430,7 +430,7 @@ func TestLoadCDKChoice(t *testing.T) {
 
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, err := LoadCDK(filepath.Join("testdata", tt.dir), tt.role, tt.bucket)
+			a, err := LoadCDK(filepath.Join("testdata", tt.dir), CDKOptions{Role: tt.role, Bucket: tt.bucket})
 
 			if tt.wantText == "" {
 				if err != nil {

@@ -27,8 +27,8 @@ func ReadDocument(path string) (Document, error) {
 }
 
 // Assembly is the part of a cloud assembly that a check needs: the
-// documents, the role ARN, the bucket and its owner, ready to copy into an
-// Input.
+// documents, the role ARN, the bucket and its owner, the prefix and the
+// project ARN, ready to copy into an Input.
 type Assembly struct {
 	RoleARN     string
 	Identity    []Document
@@ -37,30 +37,75 @@ type Assembly struct {
 	BucketName  string
 	BucketOwner string
 
+	// Prefix and ProjectARN are "" when neither a flag nor the project
+	// sets them.
+	Prefix     string
+	ProjectARN string
+
+	// Defaults are the values taken from the CodeBuild project that uses
+	// the role, because no flag set them.
+	Defaults []Default
+
 	// Notes are facts about what was not loaded, such as AWS managed
-	// policies, whose documents are not in the assembly.
+	// policies, whose documents are not in the assembly, and about where
+	// defaults came from.
 	Notes []string
 }
 
+// CDKOptions are the flags that choose what LoadCDK reads. Each value that
+// is not empty wins over the one the assembly supplies.
+//
+// NOTE: an empty value means "not given", so --prefix "" cannot turn off
+// the project's COUNTERSIGN_PREFIX.
+type CDKOptions struct {
+	// Role is the role's ARN or name, and Bucket the bucket's name. Each
+	// may be empty when the assembly has one candidate.
+	Role   string
+	Bucket string
+
+	BucketOwner string
+	Prefix      string
+	ProjectARN  string
+}
+
 // LoadCDK reads the cloud assembly in dir and picks the build role and the
-// bucket policy. roleARNOrName and bucket may be empty when the assembly
-// has one candidate. It returns an error wrapping exitcode.ErrUsage when
-// the choice is ambiguous or names nothing. A value that cannot be
-// resolved in the stacks of the role or the bucket policy gives a plain
-// error that lists each one with its stack, logical id and path.
-func LoadCDK(dir, roleARNOrName, bucket string) (*Assembly, error) {
+// bucket policy. It returns an error wrapping exitcode.ErrUsage when the
+// choice is ambiguous or names nothing. A value that cannot be resolved in
+// the stacks of the role or the bucket policy gives a plain error that
+// lists each one with its stack, logical id and path.
+//
+// When exactly one AWS::CodeBuild::Project has the role as its
+// ServiceRole, the options left empty default to the project's ARN and to
+// its COUNTERSIGN_BUCKET, COUNTERSIGN_BUCKET_OWNER and COUNTERSIGN_PREFIX
+// variables. The bucket owner otherwise defaults to the account of the
+// bucket policy's stack. A project value that cannot be resolved becomes a
+// note, never an error.
+func LoadCDK(dir string, opts CDKOptions) (*Assembly, error) {
 	assembly, err := cfn.LoadCloudAssembly(dir)
 	if err != nil {
 		return nil, fmt.Errorf("load cloud assembly: %w", err)
 	}
 
-	role, err := pickRole(assembly, roleARNOrName)
+	role, err := pickRole(assembly, opts.Role)
 	if err != nil {
 		return nil, withProblems(dir, err, assembly.Problems())
 	}
 
-	bp, err := pickBucketPolicy(assembly, bucket)
+	out := &Assembly{
+		BucketName:  opts.Bucket,
+		BucketOwner: opts.BucketOwner,
+		Prefix:      opts.Prefix,
+		ProjectARN:  opts.ProjectARN,
+	}
+
+	out.applyProjectDefaults(assembly, role)
+
+	bp, err := pickBucketPolicy(assembly, out.BucketName)
 	if err != nil {
+		if d := out.defaultFor("--bucket"); d != nil {
+			err = fmt.Errorf("%s of project %s (stack %s) names the bucket; pass --bucket to check another: %w", d.Source, d.Project, d.Stack, err)
+		}
+
 		return nil, withProblems(dir, err, assembly.Problems())
 	}
 
@@ -79,13 +124,11 @@ func LoadCDK(dir, roleARNOrName, bucket string) (*Assembly, error) {
 		return nil, fmt.Errorf("stack %q: role %s has no parsed trust policy", role.Stack, role.LogicalID)
 	}
 
-	out := &Assembly{
-		RoleARN:     role.ARN,
-		Bucket:      Document{Name: bp.Stack + "/" + bp.LogicalID, Policy: bp.Policy},
-		Trust:       &Document{Name: role.Stack + "/" + role.LogicalID + " AssumeRolePolicyDocument", Policy: role.Trust},
-		BucketName:  bp.Bucket,
-		BucketOwner: stackAccount(assembly, bp.Stack),
-	}
+	out.RoleARN = role.ARN
+	out.Bucket = Document{Name: bp.Stack + "/" + bp.LogicalID, Policy: bp.Policy}
+	out.Trust = &Document{Name: role.Stack + "/" + role.LogicalID + " AssumeRolePolicyDocument", Policy: role.Trust}
+	out.BucketName = bp.Bucket
+	out.checkBucketOwner(stackAccount(assembly, bp.Stack), bp.Stack)
 
 	for _, np := range role.Policies {
 		name := role.Stack + "/" + np.LogicalID
@@ -101,6 +144,113 @@ func LoadCDK(dir, roleARNOrName, bucket string) (*Assembly, error) {
 	}
 
 	return out, nil
+}
+
+// applyProjectDefaults fills the empty bucket, bucket owner, prefix and
+// project ARN from the one CodeBuild project that uses role, and records
+// each value taken in Defaults and Notes.
+func (out *Assembly) applyProjectDefaults(assembly *cfn.Assembly, role *cfn.Role) {
+	// The bucket and its owner have other defaults, the only bucket policy
+	// and its stack's account, so only these two flags are worth naming
+	// when no project supplies them.
+	var missing []string
+	if out.ProjectARN == "" {
+		missing = append(missing, "--project-arn")
+	}
+
+	if out.Prefix == "" {
+		missing = append(missing, "--prefix")
+	}
+
+	projects, notes := projectsForRole(assembly, role)
+	out.Notes = append(out.Notes, notes...)
+
+	project, notes := chooseProject(projects, role, out.ProjectARN, missing)
+	out.Notes = append(out.Notes, notes...)
+
+	if project == nil {
+		return
+	}
+
+	if out.ProjectARN == "" {
+		if project.arnErr != nil {
+			out.Notes = append(out.Notes, fmt.Sprintf("%v; pass --project-arn", project.arnErr))
+		} else {
+			out.ProjectARN = project.arn
+			out.addDefault(project, "--project-arn", project.arn, sourceName)
+		}
+	}
+
+	targets := []struct {
+		variable string
+		value    *string
+	}{
+		{VarPrefix, &out.Prefix},
+		{VarBucket, &out.BucketName},
+		{VarBucketOwner, &out.BucketOwner},
+	}
+
+	var unset []string
+
+	for _, t := range targets {
+		if *t.value == "" {
+			unset = append(unset, t.variable)
+		}
+	}
+
+	if len(unset) == 0 {
+		return
+	}
+
+	values, notes := projectVariables(project, unset)
+	out.Notes = append(out.Notes, notes...)
+
+	for _, t := range targets {
+		if value, ok := values[t.variable]; ok && *t.value == "" {
+			*t.value = value
+			out.addDefault(project, flagOf[t.variable], value, t.variable)
+		}
+	}
+}
+
+// defaultFor returns the default recorded for flag, or nil.
+func (out *Assembly) defaultFor(flag string) *Default {
+	for i := range out.Defaults {
+		if out.Defaults[i].Flag == flag {
+			return &out.Defaults[i]
+		}
+	}
+
+	return nil
+}
+
+func (out *Assembly) addDefault(p *buildProject, flag, value, source string) {
+	d := Default{Flag: flag, Value: value, Source: source, Project: p.name, Stack: p.stack.Name, LogicalID: p.logicalID}
+	if d.Project == "" {
+		d.Project = p.logicalID
+	}
+
+	out.Defaults = append(out.Defaults, d)
+	out.Notes = append(out.Notes, d.note())
+}
+
+// checkBucketOwner sets the bucket owner to account, the account of the
+// bucket policy's stack, when neither a flag nor the project set it. When
+// the project set another account, it adds a note, because preflight and
+// sync send that value as ExpectedBucketOwner.
+func (out *Assembly) checkBucketOwner(account, stack string) {
+	if out.BucketOwner == "" {
+		out.BucketOwner = account
+
+		return
+	}
+
+	d := out.defaultFor("--bucket-owner")
+	if d == nil || account == "" || d.Value == account {
+		return
+	}
+
+	out.Notes = append(out.Notes, fmt.Sprintf("%s of project %s is %s, but stack %s deploys the bucket policy to account %s; preflight and sync send %s as ExpectedBucketOwner, so S3 denies their requests to this bucket with 403 Access Denied; correct the variable in the CDK app", d.Source, d.Project, d.Value, stack, account, d.Value))
 }
 
 // withProblems turns a failed choice into a plain error listing the

@@ -27,7 +27,13 @@ func WriteText(w io.Writer, r *Report) error {
 		b.WriteString(", cross-account")
 	}
 
-	fmt.Fprintf(&b, ")\nkey:       %s\n\n", r.Key)
+	fmt.Fprintf(&b, ")\nkey:       %s\n", r.Key)
+
+	if r.ProjectARN != "" {
+		fmt.Fprintf(&b, "project:   %s\n", r.ProjectARN)
+	}
+
+	b.WriteByte('\n')
 
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACTION\tRESOURCE\tDECISION\tALLOWED BY\tDENIED BY")
