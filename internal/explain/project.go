@@ -139,9 +139,9 @@ func usesRole(stack *cfn.Stack, logicalID string, role *cfn.Role) (bool, error) 
 }
 
 // projectARN returns the project's name and the ARN that Fn::GetAtt Arn
-// gives, arn:PARTITION:codebuild:REGION:ACCOUNT:project/NAME, built from
-// the name and the stack's environment. The error names the stack, the
-// logical id and the property when either is unknown before deployment.
+// gives, arn:PARTITION:codebuild:REGION:ACCOUNT:project/NAME. The error
+// names the stack, the logical id and the property when either is unknown
+// before deployment.
 func projectARN(stack *cfn.Stack, logicalID string) (name, arn string, err error) {
 	value, found, err := stack.ResolveProperty(logicalID, "Name")
 	if err != nil {
@@ -159,11 +159,12 @@ func projectARN(stack *cfn.Stack, logicalID string) (name, arn string, err error
 		return "", "", fmt.Errorf("%s is %q; expected a non-empty string", at, fmt.Sprint(value))
 	}
 
-	if stack.Account == "" || stack.Region == "" || stack.Partition == "" {
-		return name, "", fmt.Errorf("stack %q: resource %s: the project's ARN needs the stack's account and region, which the cloud assembly leaves unknown", stack.Name, logicalID)
+	arn, err = stack.ResolveAttribute(logicalID, "Arn")
+	if err != nil {
+		return name, "", err
 	}
 
-	return name, "arn:" + stack.Partition + ":codebuild:" + stack.Region + ":" + stack.Account + ":project/" + name, nil
+	return name, arn, nil
 }
 
 // chooseProject returns the one project that gives defaults, or nil with a

@@ -105,7 +105,10 @@ func (s *cdkStack) project(logicalID string, assembly *cfn.Assembly) (*cdkProjec
 		return nil, s.fail(logicalID, "ServiceRole", fmt.Sprintf("role %s is not an %s of the app with a RoleName; define the role in the CDK app and set roleName", roleARN, cfnRoleType))
 	}
 
-	arn := "arn:" + s.stack.Partition + ":codebuild:" + s.stack.Region + ":" + s.stack.Account + ":project/" + name
+	arn, err := s.stack.ResolveAttribute(logicalID, "Arn")
+	if err != nil {
+		return nil, err
+	}
 	return &cdkProject{stack: s, logicalID: logicalID, name: name, arn: arn, role: role}, nil
 }
 

@@ -110,6 +110,26 @@ func (s *Stack) ResolveProperty(logicalID, path string) (value any, found bool, 
 	return plainValue(resolved), true, nil
 }
 
+// ResolveAttribute resolves Fn::GetAtt of a resource's attribute, such as
+// the Arn of a named CodeBuild project, bucket or role. It resolves what the
+// policies' Fn::GetAtt resolves and returns the same *UnresolvedError for
+// the rest, for example an attribute known only after deployment.
+//
+// It is safe for concurrent use.
+func (s *Stack) ResolveAttribute(logicalID, attribute string) (string, error) {
+	if s.env == nil {
+		return "", fmt.Errorf("stack %q has no template loaded; load it with LoadCloudAssembly", s.Name)
+	}
+
+	if _, ok := s.env.resources.get(logicalID); !ok {
+		return "", fmt.Errorf("stack %q has no resource with logical id %q", s.Name, logicalID)
+	}
+
+	r := s.env.forResource(logicalID)
+
+	return r.attribute(logicalID, attribute, "Resources."+logicalID+".Fn::GetAtt."+attribute)
+}
+
 // pathStep is one step of a property path: a key, or an array index when
 // index is 0 or more.
 type pathStep struct {

@@ -219,3 +219,44 @@ func TestLoadProjectReferences(t *testing.T) {
 		t.Errorf("resources:\ngot  %q\nwant %q", got, want)
 	}
 }
+
+func TestResolveAttribute(t *testing.T) {
+	s := loadProperties(t)
+
+	tests := []struct {
+		name      string
+		logicalID string
+		attribute string
+		want      string
+		wantErr   string // empty when the attribute resolves
+	}{
+		{"ProjectArn", "Deliver", "Arn", "arn:aws:codebuild:eu-central-1:444444444444:project/deliver", ""},
+		{"BucketArn", "Bucket", "Arn", "arn:aws:s3:::artifacts-444444444444", ""},
+		{"LogGroupArn", "DeliverLogs", "Arn", "arn:aws:logs:eu-central-1:444444444444:log-group:/aws/codebuild/deliver:*", ""},
+		{"KeyArn", "Key", "Arn", "", "known only at deploy time"},
+		{"OtherAttribute", "Bucket", "DomainName", "", "attribute DomainName of Bucket"},
+		{"UnknownResource", "Missing", "Arn", "", `no resource with logical id "Missing"`},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.ResolveAttribute(tt.logicalID, tt.attribute)
+
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("got %q, %v; want an error containing %q", got, err, tt.wantErr)
+				}
+
+				return
+			}
+
+			if err != nil {
+				t.Fatalf("ResolveAttribute: %v", err)
+			}
+
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
