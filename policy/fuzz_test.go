@@ -7,8 +7,10 @@ import (
 	"testing"
 )
 
-// FuzzParse checks that Parse and Validate never panic and that every
-// policy Parse accepts survives a format and parse round trip unchanged.
+// FuzzParse checks that Parse, Validate and PublicStatements never panic,
+// that PublicStatements names only Allow statements with an open
+// principal, and that every policy Parse accepts survives a format and
+// parse round trip unchanged.
 func FuzzParse(f *testing.F) {
 	for _, dir := range []string{"valid", "invalid", "validate"} {
 		files, err := filepath.Glob(filepath.Join("testdata", dir, "*.json"))
@@ -34,6 +36,13 @@ func FuzzParse(f *testing.F) {
 
 		for _, kind := range Kinds {
 			Validate(p, kind)
+		}
+
+		for _, i := range PublicStatements(p) {
+			st := &p.Statements[i]
+			if st.Effect != Allow || !st.PublicAccess().OpenPrincipal {
+				t.Fatalf("PublicStatements names %s, which is not an Allow with an open principal", st.Label())
+			}
 		}
 
 		formatted, err := Format(p)
