@@ -11,8 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
-
-	"github.com/countersign/countersign/policy"
 )
 
 // grant returns a one-statement bucket policy that allows s3:GetObject to
@@ -23,97 +21,6 @@ func grant(effect, principal, condition string) string {
 		st += `, "Condition": ` + condition
 	}
 	return `{"Version": "2012-10-17", "Statement": [` + st + `}]}`
-}
-
-func TestPublicStatement(t *testing.T) {
-	const star = `"Principal": "*"`
-	const role = `"Principal": {"AWS": "arn:aws:iam::111111111111:role/CodeBuildRole"}`
-
-	tests := []struct {
-		name   string
-		doc    string
-		public bool
-	}{
-		{"PrincipalStar", grant("Allow", star, ""), true},
-		{"AWSStar", grant("Allow", `"Principal": {"AWS": "*"}`, ""), true},
-		{"FederatedProvider", grant("Allow", `"Principal": {"Federated": "graph.facebook.com"}`, ""), true},
-		{"FixedRole", grant("Allow", role, ""), false},
-		{"FixedAccount", grant("Allow", `"Principal": {"AWS": "111111111111"}`, ""), false},
-		{"ServicePrincipal", grant("Allow", `"Principal": {"Service": "cloudtrail.amazonaws.com"}`, ""), false},
-		{"CanonicalUser", grant("Allow", `"Principal": {"CanonicalUser": "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"}`, ""), false},
-		{"DenyStar", grant("Deny", star, ""), false},
-		{"NotPrincipalAllow", grant("Allow", `"NotPrincipal": {"AWS": "arn:aws:iam::111111111111:role/CodeBuildRole"}`, ""), true},
-		{"NotPrincipalLimited", grant("Allow", `"NotPrincipal": {"AWS": "arn:aws:iam::111111111111:role/CodeBuildRole"}`, `{"StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}`), false},
-		{"SourceVpcFixed", grant("Allow", star, `{"StringEquals": {"aws:SourceVpc": "vpc-91237329"}}`), false},
-		{"SourceVpcWildcard", grant("Allow", star, `{"StringLike": {"aws:SourceVpc": "vpc-*"}}`), true},
-		{"SourceVpcLikeFixed", grant("Allow", star, `{"StringLike": {"aws:SourceVpc": "vpc-91237329"}}`), false},
-		{"PrincipalOrgIDFixed", grant("Allow", star, `{"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}`), false},
-		{"PrincipalOrgIDVariable", grant("Allow", star, `{"StringEquals": {"aws:PrincipalOrgID": "${aws:ResourceOrgID}"}}`), true},
-		{"PrincipalAccountFixed", grant("Allow", star, `{"StringEquals": {"aws:PrincipalAccount": "111111111111"}}`), false},
-		{"PrincipalArnFixed", grant("Allow", star, `{"ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::111111111111:role/CodeBuildRole"}}`), false},
-		{"PrincipalArnWildcard", grant("Allow", star, `{"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/CodeBuildRole"}}`), true},
-		{"SourceAccountFixed", grant("Allow", star, `{"StringEquals": {"aws:SourceAccount": "111111111111"}}`), false},
-		{"SourceArnFixed", grant("Allow", star, `{"ArnEquals": {"aws:SourceArn": "arn:aws:codebuild:us-east-1:111111111111:project/countersign-build"}}`), false},
-		{"SourceOwnerFixed", grant("Allow", star, `{"StringEquals": {"aws:SourceOwner": "111111111111"}}`), false},
-		{"KMSKeyFixed", grant("Allow", star, `{"StringEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "`+testKMSKey+`"}}`), false},
-		{"KeyNameCaseIgnored", grant("Allow", star, `{"StringEquals": {"AWS:SOURCEVPCE": "vpce-1a2b3c4d"}}`), false},
-		{"UseridRoleSessions", grant("Allow", star, `{"StringLike": {"aws:userid": "AROAEXAMPLEROLEID:*"}}`), false},
-		{"UseridWildcard", grant("Allow", star, `{"StringLike": {"aws:userid": "AROA*"}}`), true},
-		{"AccessPointAnyName", grant("Allow", star, `{"StringLike": {"s3:DataAccessPointArn": "arn:aws:s3:us-west-2:123456789012:accesspoint/*"}}`), false},
-		{"AccessPointAnyAccount", grant("Allow", star, `{"StringLike": {"s3:DataAccessPointArn": "arn:aws:s3:us-west-2:*:accesspoint/*"}}`), true},
-		{"AccessPointAccountFixed", grant("Allow", star, `{"StringEquals": {"s3:DataAccessPointAccount": "123456789012"}}`), false},
-		{"SourceIPNarrow", grant("Allow", star, `{"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}`), false},
-		{"SourceIPSlash8", grant("Allow", star, `{"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}`), false},
-		{"SourceIPAddress", grant("Allow", star, `{"IpAddress": {"aws:SourceIp": "198.51.100.7"}}`), false},
-		{"SourceIPSlash1", grant("Allow", star, `{"IpAddress": {"aws:SourceIp": "0.0.0.0/1"}}`), true},
-		{"SourceIPSlash7", grant("Allow", star, `{"IpAddress": {"aws:SourceIp": "10.0.0.0/7"}}`), true},
-		{"SourceIPv6Slash32", grant("Allow", star, `{"IpAddress": {"aws:SourceIp": "2001:db8::/32"}}`), false},
-		{"SourceIPv6Slash31", grant("Allow", star, `{"IpAddress": {"aws:SourceIp": "2001:db8::/31"}}`), true},
-		{"SourceIPOneBroad", grant("Allow", star, `{"IpAddress": {"aws:SourceIp": ["203.0.113.0/24", "0.0.0.0/0"]}}`), true},
-		{"SourceIPNotRange", grant("Allow", star, `{"IpAddress": {"aws:SourceIp": "office"}}`), true},
-		{"SourceIPStringOperator", grant("Allow", star, `{"StringEquals": {"aws:SourceIp": "203.0.113.7"}}`), true},
-		{"NotIPAddress", grant("Allow", star, `{"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}}`), true},
-		{"NegatedOperator", grant("Allow", star, `{"StringNotEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}`), true},
-		{"IfExists", grant("Allow", star, `{"StringEqualsIfExists": {"aws:SourceVpce": "vpce-1a2b3c4d"}}`), true},
-		{"ForAllValues", grant("Allow", star, `{"ForAllValues:StringEquals": {"aws:SourceAccount": "111111111111"}}`), true},
-		{"ForAnyValue", grant("Allow", star, `{"ForAnyValue:StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}`), false},
-		{"UnlistedKey", grant("Allow", star, `{"Bool": {"aws:SecureTransport": "true"}}`), true},
-		{"UnlistedOrgPaths", grant("Allow", star, `{"StringEquals": {"aws:PrincipalOrgPaths": "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/"}}`), true},
-		{"OneLimitingKeyEnough", grant("Allow", star, `{"Bool": {"aws:SecureTransport": "true"}, "StringEquals": {"aws:SourceAccount": "111111111111"}}`), false},
-	}
-
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, err := policy.Parse([]byte(tt.doc))
-			if err != nil {
-				t.Fatalf("parse %s: %v", tt.doc, err)
-			}
-
-			got := publicStatement(p)
-
-			if (got != nil) != tt.public {
-				t.Errorf("publicStatement(%s) = %v, want public %v", tt.doc, got, tt.public)
-			}
-		})
-	}
-}
-
-func TestPublicStatementPicksPublicOne(t *testing.T) {
-	doc := `{"Version": "2012-10-17", "Statement": [
-		{"Sid": "Build", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:role/CodeBuildRole"}, "Action": "s3:*", "Resource": "arn:aws:s3:::dev-artifacts/*"},
-		{"Sid": "NoDeletes", "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::dev-artifacts/*"},
-		{"Sid": "PublicRead", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::dev-artifacts/*"}
-	]}`
-	p, err := policy.Parse([]byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	got := publicStatement(p)
-
-	if got == nil || got.Sid != "PublicRead" {
-		t.Errorf("publicStatement = %+v, want the PublicRead statement", got)
-	}
 }
 
 func TestFrontBlockPublicPolicy(t *testing.T) {
@@ -167,6 +74,21 @@ func TestFrontBlockPublicPolicy(t *testing.T) {
 
 	if err := put(limited); err != nil {
 		t.Errorf("policy limited by aws:PrincipalOrgID under BlockPublicPolicy: %v", err)
+	}
+
+	// S3 calls an aws:SourceIp range broader than /8 public, and a grant to
+	// a Federated identity provider reaches anyone who signs in there.
+	for _, doc := range []string{
+		grant("Allow", `"Principal": "*"`, `{"IpAddress": {"aws:SourceIp": "0.0.0.0/1"}}`),
+		grant("Allow", `"Principal": {"Federated": "graph.facebook.com"}`, ""),
+	} {
+		err := put(doc)
+		if code, _ := apiError(t, err); code != "AccessDenied" {
+			t.Errorf("put %s under BlockPublicPolicy: got %s, want AccessDenied", doc, code)
+		}
+		if err != nil && !strings.Contains(err.Error(), "BlockPublicPolicy") {
+			t.Errorf("put %s under BlockPublicPolicy: error %v does not name BlockPublicPolicy", doc, err)
+		}
 	}
 
 	putBlock(false)
