@@ -84,6 +84,21 @@ func TestAuditPolicyFixtures(t *testing.T) {
 		{name: "publicLimitedByOrg", fixture: "public-limited.json", want: []want{{IDBroadAction, Medium, 2}}[:0]},
 		{name: "publicNegatedCondition", fixture: "public-negated.json", want: []want{{IDPublicGrant, Critical, 2}}},
 		{name: "notPrincipal", fixture: "not-principal.json", want: []want{{IDPublicGrant, Critical, 2}}},
+		// S3 calls an aws:SourceIp range broader than /8 (IPv4) public.
+		{name: "publicWideIPRange", fixture: "public-wide-ip.json", want: []want{{IDPublicGrant, Critical, 2}}},
+		// Only fixed values limit: "vpc-*" has a wildcard.
+		{name: "publicVpcWildcard", fixture: "public-vpc-wildcard.json", want: []want{{IDPublicGrant, Critical, 2}}},
+		// aws:PrincipalOrgPaths is not among the keys S3 lists as limiting.
+		{name: "publicOrgPaths", fixture: "public-org-paths.json", want: []want{{IDPublicGrant, Critical, 2}}},
+		// S3 calls a grant to a Federated identity provider public, and the
+		// provider names no account, so it is also a foreign grantee.
+		{name: "publicFederated", fixture: "public-federated.json", want: []want{{IDPublicGrant, Critical, 2}, {IDForeignGrantee, High, 2}}},
+		// A principal value with a wildcard is not fixed, and its account "*"
+		// is not the bucket owner's.
+		{name: "publicPrincipalWildcard", fixture: "public-principal-wildcard.json", want: []want{{IDPublicGrant, Critical, 2}, {IDForeignGrantee, High, 2}}},
+		{name: "limitedToForeignAccount", fixture: "limited-foreign-account.json", want: []want{{IDForeignGrantee, High, 2}}},
+		{name: "limitedToForeignAllowed", fixture: "limited-foreign-account.json", cfg: func(c *Config) { c.AllowedAccounts = []string{"999999999999"} }},
+		{name: "limitedToOwnerAccount", fixture: "limited-owner-account.json"},
 		{name: "foreignGrantee", fixture: "foreign-grantee.json", want: []want{{IDForeignGrantee, High, 2}}},
 		{name: "wholeToolsAccount", fixture: "whole-account.json", want: []want{{IDForeignGrantee, High, 0}}},
 		{name: "wholeToolsAccountAllowed", fixture: "whole-account.json", cfg: func(c *Config) { c.AllowedAccounts = []string{"111111111111"} }},

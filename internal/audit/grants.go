@@ -3,43 +3,12 @@ package audit
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/countersign/countersign/internal/delivery"
 	"github.com/countersign/countersign/policy"
 )
-
-// limitingKeys are the global condition keys that restrict who or from
-// where a request comes, so that an Allow to "*" with a positive test on
-// one of them is not public. The list follows the keys IAM Access
-// Analyzer documents as limiting public access. Lowercased.
-var limitingKeys = map[string]bool{
-	"aws:principalarn":      true,
-	"aws:principalaccount":  true,
-	"aws:principalorgid":    true,
-	"aws:principalorgpaths": true,
-	"aws:sourceaccount":     true,
-	"aws:sourcearn":         true,
-	"aws:sourceorgid":       true,
-	"aws:sourceorgpaths":    true,
-	"aws:sourcevpc":         true,
-	"aws:sourcevpce":        true,
-	"aws:sourceip":          true,
-	"aws:userid":            true,
-	"aws:username":          true,
-}
-
-// limitingOperators are the condition operators whose match limits the
-// callers to the listed values. Negated operators such as StringNotEquals
-// let everyone else in.
-var limitingOperators = map[string]bool{
-	"StringEquals":           true,
-	"StringEqualsIgnoreCase": true,
-	"StringLike":             true,
-	"ArnEquals":              true,
-	"ArnLike":                true,
-	"IpAddress":              true,
-}
 
 // bucketWrites are bucket actions that change who may use the bucket, or
 // what happens to its objects. A cross-account grant of any of them lets
@@ -161,16 +130,20 @@ func (a *analysis) checkGrants() {
 		crossAccount := false
 		var foreign []string
 
-		if st.NotPrincipal != nil || st.Principal.IsWildcard() {
-			limited, named := limitingCondition(st)
+		// PublicAccess applies S3's rules for public bucket policies, so
+		// the audit and the sandbox's BlockPublicPolicy agree.
+		access := st.PublicAccess()
 
-			if !limited {
+		if access.OpenPrincipal {
+			if access.Public {
 				a.add(a.publicGrant(st))
 			}
 
-			// A wildcard limited to the bucket owner's account stays in
-			// that account; anything else reaches other accounts.
-			crossAccount = !limited || len(named) == 0
+			named := namedGrantees(access.Limits)
+
+			// A grant limited to the bucket owner's account stays in that
+			// account, and any other open grant reaches other accounts.
+			crossAccount = access.Public || len(named) == 0
 
 			for _, g := range named {
 				if g.account != a.cfg.BucketOwner {
@@ -227,24 +200,12 @@ func (a *analysis) granteeOf(t policy.PrincipalType, v string) (grantee, bool) {
 	return grantee{}, false
 }
 
-// limitingCondition reports whether a statement's conditions limit its
-// wildcard principal, and returns the principals and accounts the
-// conditions name where they can be read.
-func limitingCondition(st *policy.Statement) (bool, []grantee) {
-	limited := false
+// namedGrantees returns the principals and accounts that the limiting
+// conditions of an open grant name, where they can be read.
+func namedGrantees(limits []policy.Condition) []grantee {
 	var named []grantee
 
-	for _, c := range st.Condition {
-		if !limitingOperators[c.Base] || c.IfExists || c.Set == policy.ForAllValues || !limitingKeys[c.KeyLower] {
-			continue
-		}
-
-		if slices.ContainsFunc(c.Values, onlyWildcards) {
-			continue
-		}
-
-		limited = true
-
+	for _, c := range limits {
 		switch c.KeyLower {
 		case "aws:principalarn", "aws:principalaccount", "aws:sourceaccount":
 			for _, v := range c.Values {
@@ -255,18 +216,11 @@ func limitingCondition(st *policy.Statement) (bool, []grantee) {
 		}
 	}
 
-	return limited, named
-}
-
-func onlyWildcards(v string) bool {
-	return strings.Trim(v, "*?") == ""
+	return named
 }
 
 func (a *analysis) publicGrant(st *policy.Statement) Finding {
-	who := `"Principal": "*"`
-	if st.NotPrincipal != nil {
-		who = "NotPrincipal, which reaches every principal not listed,"
-	}
+	principal, callers := openPrincipal(st)
 
 	actions, _ := st.Actions()
 	raws := make([]string, len(actions))
@@ -278,17 +232,85 @@ func (a *analysis) publicGrant(st *policy.Statement) Finding {
 		ID:        IDPublicGrant,
 		Severity:  Critical,
 		Statement: ref(st),
-		Message: fmt.Sprintf("%s allows %s with %s and no condition that limits the callers, so anyone, anonymous users included, may call it",
-			st.Label(), strings.Join(raws, ", "), who),
+		Message: fmt.Sprintf("%s allows %s with %s and no condition that limits the callers to fixed values, so %s may call it",
+			st.Label(), strings.Join(raws, ", "), principal, callers),
 		Fix: Fix{
-			Advice:    "name the principals in Principal, or add a condition on aws:PrincipalOrgID, aws:PrincipalAccount or aws:SourceVpce; this version names the expected roles",
-			Statement: statementJSON(withPrincipalValues(withoutNotPrincipal(*st), a.cfg.RoleARNs)),
+			Advice:    "name the principals in Principal, or add a condition with a fixed value, one without a wildcard or a policy variable, on aws:PrincipalOrgID, aws:PrincipalAccount or aws:SourceVpce; this version names the expected roles",
+			Statement: statementJSON(withPrincipalValues(withoutOpenPrincipals(*st), a.cfg.RoleARNs)),
 		},
 	}
 }
 
-func withoutNotPrincipal(st policy.Statement) policy.Statement {
+// openPrincipal describes, for a public statement's finding, the principal
+// element that lets everyone in and the callers it reaches.
+func openPrincipal(st *policy.Statement) (principal, callers string) {
+	const everyone = "anyone, anonymous users included,"
+
+	if st.NotPrincipal != nil {
+		return "NotPrincipal, which reaches every principal not listed,", everyone
+	}
+
+	if st.Principal.IsWildcard() {
+		return `"Principal": "*"`, everyone
+	}
+
+	if providers := st.Principal.Values(policy.PrincipalFederated); len(providers) > 0 {
+		return "the Federated identity provider " + quoteAll(providers), "anyone who signs in there"
+	}
+
+	var open []string
+	for _, e := range st.Principal.Entries {
+		for _, v := range e.Values {
+			if !policy.FixedValue(v) {
+				open = append(open, v)
+			}
+		}
+	}
+
+	return "the principal " + quoteAll(open) + ", which has a wildcard or a policy variable,", "every principal it matches"
+}
+
+// quoteAll returns the values as quoted Go strings, joined by commas.
+func quoteAll(values []string) string {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = strconv.Quote(v)
+	}
+
+	return strings.Join(quoted, ", ")
+}
+
+// withoutOpenPrincipals returns a copy of st without NotPrincipal, without
+// Federated providers and without principal values that are not fixed, the
+// parts that make a statement public.
+func withoutOpenPrincipals(st policy.Statement) policy.Statement {
 	st.NotPrincipal = nil
+
+	if st.Principal == nil {
+		return st
+	}
+
+	fixed := &policy.Principal{}
+
+	for _, e := range st.Principal.Entries {
+		if e.Type == policy.PrincipalFederated {
+			continue
+		}
+
+		var values []string
+		for _, v := range e.Values {
+			if policy.FixedValue(v) {
+				values = append(values, v)
+			}
+		}
+
+		if len(values) > 0 {
+			fixed.Entries = append(fixed.Entries, policy.PrincipalEntry{Type: e.Type, Values: values})
+		}
+	}
+
+	st.Principal = fixed
+
 	return st
 }
 
