@@ -161,7 +161,7 @@ func (s *cdkStack) optionalString(logicalID, path string) (value string, found b
 	case json.Number:
 		return t.String(), true, nil
 	}
-	return "", true, s.fail(logicalID, path, "resolves to "+jsonKind(v)+"; expected a string")
+	return "", true, s.fail(logicalID, path, "resolves to "+cfn.KindOf(v)+"; expected a string")
 }
 
 // requiredString resolves a string property that must be set. missing is
@@ -189,22 +189,5 @@ func (s *cdkStack) boolean(logicalID, path string) (bool, error) {
 			return b, nil
 		}
 	}
-	return false, s.fail(logicalID, path, fmt.Sprintf("resolves to %s (%v); expected true or false", jsonKind(v), v))
-}
-
-// jsonKind names the JSON type of a value that policy/cfn resolved.
-func jsonKind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "a boolean"
-	case json.Number:
-		return "a number"
-	case string:
-		return "a string"
-	case []any:
-		return "an array"
-	}
-	return "an object"
+	return false, s.fail(logicalID, path, fmt.Sprintf("resolves to %s (%v); expected true or false", cfn.KindOf(v), v))
 }

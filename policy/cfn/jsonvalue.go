@@ -239,22 +239,32 @@ func writeObject(b *bytes.Buffer, obj *object, indent string) error {
 	return nil
 }
 
-// kindOf names a decoded value's JSON type for error messages.
-func kindOf(v any) string {
+// KindOf names the JSON type of a value for error messages, with its
+// article ("a string", "an object"). It takes both the values this package
+// decodes, whose objects keep their key order, and the plain values that
+// Stack.ResolveProperty and encoding/json return, whose objects are
+// map[string]any.
+func KindOf(v any) string {
 	switch v.(type) {
 	case nil:
 		return "null"
 	case bool:
 		return "a boolean"
-	case json.Number:
+	case json.Number, float64:
 		return "a number"
 	case string:
 		return "a string"
 	case []any:
 		return "an array"
-	case *object:
+	case *object, map[string]any:
 		return "an object"
 	default:
 		return fmt.Sprintf("a %T", v)
 	}
 }
+
+// kindOf is KindOf under the name this package's callers use.
+//
+// TODO: call KindOf directly in resolve.go, stack.go, manifest.go and
+// lookup.go, then remove this alias.
+var kindOf = KindOf
