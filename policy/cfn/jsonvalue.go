@@ -262,9 +262,3 @@ func KindOf(v any) string {
 		return fmt.Sprintf("a %T", v)
 	}
 }
-
-// kindOf is KindOf under the name this package's callers use.
-//
-// TODO: call KindOf directly in resolve.go, stack.go, manifest.go and
-// lookup.go, then remove this alias.
-var kindOf = KindOf

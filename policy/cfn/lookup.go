@@ -77,7 +77,7 @@ func (s *Stack) ResolveProperty(logicalID, path string) (value any, found bool, 
 		if step.index < 0 {
 			obj, ok := current.(*object)
 			if !ok {
-				return nil, false, r.fail(at, "is %s; expected an object with the key %s", kindOf(current), step.key)
+				return nil, false, r.fail(at, "is %s; expected an object with the key %s", KindOf(current), step.key)
 			}
 
 			if current, ok = obj.get(step.key); !ok {
@@ -91,7 +91,7 @@ func (s *Stack) ResolveProperty(logicalID, path string) (value any, found bool, 
 
 		items, ok := current.([]any)
 		if !ok {
-			return nil, false, r.fail(at, "is %s; expected an array", kindOf(current))
+			return nil, false, r.fail(at, "is %s; expected an array", KindOf(current))
 		}
 
 		if step.index >= len(items) {

@@ -53,7 +53,7 @@ func readManifest(path string) (*manifestContents, error) {
 
 	manifest, ok := root.(*object)
 	if !ok {
-		return nil, fmt.Errorf("manifest %s is %s; expected an object", path, kindOf(root))
+		return nil, fmt.Errorf("manifest %s is %s; expected an object", path, KindOf(root))
 	}
 
 	raw, ok := manifest.get("artifacts")
@@ -63,7 +63,7 @@ func readManifest(path string) (*manifestContents, error) {
 
 	artifacts, ok := raw.(*object)
 	if !ok {
-		return nil, fmt.Errorf("manifest %s: artifacts is %s; expected an object", path, kindOf(raw))
+		return nil, fmt.Errorf("manifest %s: artifacts is %s; expected an object", path, KindOf(raw))
 	}
 
 	contents := &manifestContents{}
@@ -71,7 +71,7 @@ func readManifest(path string) (*manifestContents, error) {
 	for _, id := range artifacts.keys {
 		obj, ok := artifacts.fields[id].(*object)
 		if !ok {
-			return nil, fmt.Errorf("manifest %s: artifact %q is %s; expected an object", path, id, kindOf(artifacts.fields[id]))
+			return nil, fmt.Errorf("manifest %s: artifact %q is %s; expected an object", path, id, KindOf(artifacts.fields[id]))
 		}
 
 		typ, _ := obj.get("type")

@@ -150,7 +150,7 @@ func (r *resolver) resolveString(v any, path string) (string, error) {
 	case json.Number:
 		return t.String(), nil
 	default:
-		return "", r.fail(path, "resolves to %s; expected a string", kindOf(resolved))
+		return "", r.fail(path, "resolves to %s; expected a string", KindOf(resolved))
 	}
 }
 
@@ -174,7 +174,7 @@ func (r *resolver) intrinsic(name string, arg any, path string) (any, error) {
 	case "Ref":
 		target, ok := arg.(string)
 		if !ok {
-			return nil, r.fail(path, "Ref takes a string, got %s", kindOf(arg))
+			return nil, r.fail(path, "Ref takes a string, got %s", KindOf(arg))
 		}
 
 		return r.ref(target, path)
@@ -249,7 +249,7 @@ func (r *resolver) pseudo(name, path string) (string, error) {
 func (r *resolver) parameter(name string, param any, path string) (any, error) {
 	obj, ok := param.(*object)
 	if !ok {
-		return nil, r.fail(path, "parameter %q is %s; expected an object", name, kindOf(param))
+		return nil, r.fail(path, "parameter %q is %s; expected an object", name, KindOf(param))
 	}
 
 	typ, _ := obj.get("Type")
@@ -273,7 +273,7 @@ func (r *resolver) parameter(name string, param any, path string) (any, error) {
 	case json.Number:
 		text = t.String()
 	default:
-		return nil, r.fail(path, "parameter %q has a Default that is %s; expected a string", name, kindOf(def))
+		return nil, r.fail(path, "parameter %q has a Default that is %s; expected a string", name, KindOf(def))
 	}
 
 	if typeName == "CommaDelimitedList" || strings.HasPrefix(typeName, "List<") {
@@ -377,7 +377,7 @@ func (r *resolver) getAtt(arg any, path string) (any, error) {
 
 		logicalID, attribute = first, second
 	default:
-		return nil, r.fail(path, "Fn::GetAtt takes an array, got %s", kindOf(arg))
+		return nil, r.fail(path, "Fn::GetAtt takes an array, got %s", KindOf(arg))
 	}
 
 	return r.attribute(logicalID, attribute, path)
@@ -501,7 +501,7 @@ func (r *resolver) join(arg any, path string) (any, error) {
 
 	delimiter, ok := args[0].(string)
 	if !ok {
-		return nil, r.fail(path+"[0]", "Fn::Join delimiter is %s; expected a string", kindOf(args[0]))
+		return nil, r.fail(path+"[0]", "Fn::Join delimiter is %s; expected a string", KindOf(args[0]))
 	}
 
 	list, err := r.resolve(args[1], path+"[1]")
@@ -511,7 +511,7 @@ func (r *resolver) join(arg any, path string) (any, error) {
 
 	items, ok := list.([]any)
 	if !ok {
-		return nil, r.fail(path+"[1]", "Fn::Join values resolve to %s; expected an array", kindOf(list))
+		return nil, r.fail(path+"[1]", "Fn::Join values resolve to %s; expected an array", KindOf(list))
 	}
 
 	parts := make([]string, 0, len(items))
@@ -522,7 +522,7 @@ func (r *resolver) join(arg any, path string) (any, error) {
 		case json.Number:
 			parts = append(parts, t.String())
 		default:
-			return nil, r.fail(fmt.Sprintf("%s[1][%d]", path, i), "Fn::Join value is %s; expected a string", kindOf(item))
+			return nil, r.fail(fmt.Sprintf("%s[1][%d]", path, i), "Fn::Join value is %s; expected a string", KindOf(item))
 		}
 	}
 
@@ -543,17 +543,17 @@ func (r *resolver) sub(arg any, path string) (any, error) {
 
 		s, ok := t[0].(string)
 		if !ok {
-			return nil, r.fail(path+"[0]", "Fn::Sub template is %s; expected a string", kindOf(t[0]))
+			return nil, r.fail(path+"[0]", "Fn::Sub template is %s; expected a string", KindOf(t[0]))
 		}
 
 		vars, ok := t[1].(*object)
 		if !ok {
-			return nil, r.fail(path+"[1]", "Fn::Sub variables are %s; expected an object", kindOf(t[1]))
+			return nil, r.fail(path+"[1]", "Fn::Sub variables are %s; expected an object", KindOf(t[1]))
 		}
 
 		template, variables = s, vars
 	default:
-		return nil, r.fail(path, "Fn::Sub takes a string or [template, {variables}], got %s", kindOf(arg))
+		return nil, r.fail(path, "Fn::Sub takes a string or [template, {variables}], got %s", KindOf(arg))
 	}
 
 	return r.substitute(template, variables, path)
@@ -626,7 +626,7 @@ func (r *resolver) subVariable(name string, variables *object, path string) (str
 
 	s, ok := value.(string)
 	if !ok {
-		return "", r.fail(path, "Fn::Sub variable ${%s} resolves to %s; expected a string", name, kindOf(value))
+		return "", r.fail(path, "Fn::Sub variable ${%s} resolves to %s; expected a string", name, KindOf(value))
 	}
 
 	return s, nil
@@ -655,7 +655,7 @@ func (r *resolver) selectItem(arg any, path string) (any, error) {
 
 	items, ok := list.([]any)
 	if !ok {
-		return nil, r.fail(path+"[1]", "Fn::Select values resolve to %s; expected an array", kindOf(list))
+		return nil, r.fail(path+"[1]", "Fn::Select values resolve to %s; expected an array", KindOf(list))
 	}
 
 	if index >= len(items) {

@@ -21,7 +21,7 @@ func loadStack(art stackArtifact, template any) (Stack, error) {
 
 	root, ok := template.(*object)
 	if !ok {
-		return stack, fmt.Errorf("the template is %s; expected an object", kindOf(template))
+		return stack, fmt.Errorf("the template is %s; expected an object", KindOf(template))
 	}
 
 	resources, err := templateSection(root, "Resources", true)
@@ -81,7 +81,7 @@ func templateSection(root *object, name string, required bool) (*object, error) 
 
 	section, ok := raw.(*object)
 	if !ok {
-		return nil, fmt.Errorf("%s is %s; expected an object", name, kindOf(raw))
+		return nil, fmt.Errorf("%s is %s; expected an object", name, KindOf(raw))
 	}
 
 	return section, nil
@@ -188,7 +188,7 @@ func (ex *extractor) inlinePolicies(id string, props *object, base string) []Nam
 
 	items, ok := raw.([]any)
 	if !ok {
-		ex.problem(ex.r.fail(base+".Policies", "is %s; expected an array", kindOf(raw)))
+		ex.problem(ex.r.fail(base+".Policies", "is %s; expected an array", KindOf(raw)))
 		return nil
 	}
 
@@ -198,7 +198,7 @@ func (ex *extractor) inlinePolicies(id string, props *object, base string) []Nam
 
 		obj, ok := item.(*object)
 		if !ok {
-			ex.problem(ex.r.fail(path, "is %s; expected an object with PolicyName and PolicyDocument", kindOf(item)))
+			ex.problem(ex.r.fail(path, "is %s; expected an object with PolicyName and PolicyDocument", KindOf(item)))
 			continue
 		}
 
@@ -256,7 +256,7 @@ func (ex *extractor) managedPolicyARNs(props *object, base string) []string {
 
 	items, ok := resolved.([]any)
 	if !ok {
-		ex.problem(ex.r.fail(path, "resolves to %s; expected an array", kindOf(resolved)))
+		ex.problem(ex.r.fail(path, "resolves to %s; expected an array", KindOf(resolved)))
 		return nil
 	}
 
@@ -264,7 +264,7 @@ func (ex *extractor) managedPolicyARNs(props *object, base string) []string {
 	for i, item := range items {
 		s, ok := item.(string)
 		if !ok {
-			ex.problem(ex.r.fail(fmt.Sprintf("%s[%d]", path, i), "is %s; expected a string", kindOf(item)))
+			ex.problem(ex.r.fail(fmt.Sprintf("%s[%d]", path, i), "is %s; expected a string", KindOf(item)))
 			continue
 		}
 
@@ -313,7 +313,7 @@ func (ex *extractor) attachedRoles(props *object, base string, roleIndex map[str
 
 	items, ok := raw.([]any)
 	if !ok {
-		ex.problem(ex.r.fail(base+".Roles", "is %s; expected an array", kindOf(raw)))
+		ex.problem(ex.r.fail(base+".Roles", "is %s; expected an array", KindOf(raw)))
 		return nil
 	}
 
