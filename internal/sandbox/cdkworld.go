@@ -235,6 +235,7 @@ func (b *cdkWorldBuilder) build() error {
 	}
 
 	b.addPrincipals()
+	b.addProjectEnv()
 	return nil
 }
 
@@ -346,4 +347,43 @@ func derivedSessionToken(seed string) string {
 	first := sha256.Sum256([]byte("countersign-cdk-token-1:" + seed))
 	second := sha256.Sum256([]byte("countersign-cdk-token-2:" + seed))
 	return base64.StdEncoding.EncodeToString(append(first[:], second[:]...))
+}
+
+// addProjectEnv copies the project's plain-text COUNTERSIGN_* variables,
+// such as COUNTERSIGN_PREFIX, into the world's env, so that the env file
+// gives countersign the settings the deployed build will have. Those the
+// sandbox derives itself (bucket, owner, role) are left to it.
+func (b *cdkWorldBuilder) addProjectEnv() {
+	project := b.projects[0]
+	stack := project.stack.stack
+
+	value, found, err := stack.ResolveProperty(project.logicalID, "Environment.EnvironmentVariables")
+	if err != nil {
+		b.warn("stack %q: project %s: the environment variables were not read: %v", stack.Name, project.logicalID, err)
+		return
+	}
+	items, _ := value.([]any)
+	if !found || len(items) == 0 {
+		return
+	}
+
+	for i, item := range items {
+		variable, _ := item.(map[string]any)
+		name, _ := variable["Name"].(string)
+		text, isText := variable["Value"].(string)
+		kind, _ := variable["Type"].(string)
+
+		switch {
+		case !strings.HasPrefix(name, "COUNTERSIGN_") || sandboxEnvNames[name]:
+			continue
+		case !isText || (kind != "" && kind != "PLAINTEXT"):
+			b.warn("stack %q: project %s: Environment.EnvironmentVariables[%d] (%s) is not a plain-text value; set it in the env file by hand", stack.Name, project.logicalID, i, name)
+			continue
+		}
+
+		if b.world.Env == nil {
+			b.world.Env = map[string]string{}
+		}
+		b.world.Env[name] = text
+	}
 }

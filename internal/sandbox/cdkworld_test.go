@@ -103,6 +103,12 @@ func TestWorldFromCDKFixture(t *testing.T) {
 		t.Errorf("codebuild = %+v, want the service acting for the project", codebuild)
 	}
 
+	// The sandbox sets the bucket and owner itself, so only the prefix
+	// comes from the project's variables.
+	if got := w.Env; len(got) != 1 || got["COUNTERSIGN_PREFIX"] != "app" {
+		t.Errorf("env = %v, want only COUNTERSIGN_PREFIX=app from the project", got)
+	}
+
 	again, _, err := WorldFromCDK(cdkFixture)
 	if err != nil {
 		t.Fatal(err)
