@@ -8,6 +8,8 @@ package explain
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/countersign/countersign/internal/delivery"
 	"github.com/countersign/countersign/internal/exitcode"
@@ -224,6 +226,8 @@ func Check(in Input) (*Report, error) {
 
 		rep.Results = append(rep.Results, res)
 	}
+
+	rep.Notes = append(rep.Notes, conditionNotes(in, rep)...)
 
 	if in.Trust != nil {
 		res, err := checkTrust(in, role, *in.Trust)
@@ -470,4 +474,36 @@ func (r ActionResult) MarshalJSON() ([]byte, error) {
 	out.DeniedBy = nonNil(out.DeniedBy)
 
 	return json.Marshal(out)
+}
+
+// conditionNotes explains two request values that the check fixes and a
+// policy may test: the prefix a listing sends as s3:prefix, and TLS.
+func conditionNotes(in Input, rep *Report) []string {
+	keys := map[string]bool{}
+	docs := append([]Document{in.Bucket}, in.Identity...)
+	for _, d := range docs {
+		if d.Policy == nil {
+			continue
+		}
+		for _, st := range d.Policy.Statements {
+			for _, c := range st.Condition {
+				keys[c.KeyLower] = true
+			}
+		}
+	}
+
+	var notes []string
+
+	listDenied := slices.ContainsFunc(rep.Results, func(r ActionResult) bool {
+		return strings.EqualFold(r.Action, "s3:ListBucket") && r.Decision != DecisionAllowed
+	})
+	if in.Prefix == "" && listDenied && keys["s3:prefix"] {
+		notes = append(notes, "prefix not given: s3:ListBucket was checked without s3:prefix, which a grant limited by an s3:prefix condition does not match; pass --prefix with the build's COUNTERSIGN_PREFIX rather than widening the grant")
+	}
+
+	if keys["aws:securetransport"] {
+		notes = append(notes, "requests are checked as sent over HTTPS (aws:SecureTransport true), as the AWS SDK sends them; a build that reaches S3 over plain HTTP is denied by a statement that tests aws:SecureTransport")
+	}
+
+	return notes
 }

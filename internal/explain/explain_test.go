@@ -458,3 +458,47 @@ func TestLoadCDKChoice(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckConditionNotes(t *testing.T) {
+	tests := []struct {
+		name     string
+		bucket   string
+		prefix   string
+		wantNote string // a substring of one note; empty for none of the two
+	}{
+		{"PrefixMissing", "bucket-prefix-list.json", "", "prefix not given"},
+		{"PrefixGiven", "bucket-prefix-list.json", "app", ""},
+		{"SecureTransport", "bucket.json", "", "aws:SecureTransport true"},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep, err := Check(Input{
+				RoleARN:     testRoleARN,
+				Identity:    []Document{readFixture(t, "role.json")},
+				Bucket:      readFixture(t, tt.bucket),
+				BucketName:  testBucket,
+				BucketOwner: testOwner,
+				Prefix:      tt.prefix,
+				Actions:     []string{"s3:ListBucket"},
+			})
+			if err != nil {
+				t.Fatalf("Check: %v", err)
+			}
+
+			notes := strings.Join(rep.Notes, "\n")
+
+			if tt.wantNote == "" {
+				if strings.Contains(notes, "prefix not given") || strings.Contains(notes, "aws:SecureTransport") {
+					t.Errorf("got notes %q, want neither condition note", notes)
+				}
+
+				return
+			}
+
+			if !strings.Contains(notes, tt.wantNote) {
+				t.Errorf("got notes %q, want one containing %q", notes, tt.wantNote)
+			}
+		})
+	}
+}
