@@ -27,3 +27,28 @@ func TestIsS3BucketAction(t *testing.T) {
 		})
 	}
 }
+
+func TestSuggestS3Action(t *testing.T) {
+	tests := []struct {
+		action string
+		want   string // empty when there is no suggestion
+	}{
+		{"s3:GetObjekt", "s3:GetObject"},
+		{"s3:putobject", ""},
+		{"s3:ListBuckets", "s3:ListBucket"},
+		{"s3:GetBucketCors", ""},
+		{"s3:GetStorageLensConfiguration", ""},
+		{"iam:PassRol", ""},
+		{"GetObjekt", ""},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.action, func(t *testing.T) {
+			got, ok := SuggestS3Action(tt.action)
+
+			if ok != (tt.want != "") || got != tt.want {
+				t.Errorf("SuggestS3Action(%q) = %q, %v; want %q", tt.action, got, ok, tt.want)
+			}
+		})
+	}
+}

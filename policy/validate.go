@@ -341,11 +341,11 @@ func checkS3ResourceLevel(st *Statement, report reportFunc) {
 
 		name := strings.TrimPrefix(a.Pattern, "s3:")
 
-		if scope == s3ScopeBucket && s3ObjectActions[name] {
+		if scope == s3ScopeBucket && s3ObjectActions[name] != "" {
 			report(SeverityWarning, CodeS3ResourceMismatch, "Resource", "%s is an object action but every resource is a bucket ARN, so the statement %s nothing for it; use %s/* for %s", a.Raw, verb, first, a.Raw)
 		}
 
-		if scope == s3ScopeObject && s3BucketActions[name] {
+		if scope == s3ScopeObject && s3BucketActions[name] != "" {
 			bucket, _, _ := strings.Cut(first, "/")
 			report(SeverityWarning, CodeS3ResourceMismatch, "Resource", "%s is a bucket action but every resource is an object ARN, so the statement %s nothing for it; use %s for %s", a.Raw, verb, bucket, a.Raw)
 		}

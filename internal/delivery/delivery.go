@@ -89,6 +89,10 @@ func ResolveActions(actions []string, bucket, partition string) ([]Target, error
 			return nil, fmt.Errorf("invalid action %q: want an S3 action without wildcards, such as s3:PutObject: %w", a, exitcode.ErrUsage)
 		}
 
+		if suggestion, ok := policy.SuggestS3Action(a); ok {
+			return nil, fmt.Errorf("unknown action %q: did you mean %s? %w", a, suggestion, exitcode.ErrUsage)
+		}
+
 		targets = append(targets, Target{Action: "s3:" + name, Resource: bucketARN, BucketLevel: policy.IsS3BucketAction(a)})
 	}
 

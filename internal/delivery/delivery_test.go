@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/countersign/countersign/internal/exitcode"
@@ -50,6 +51,22 @@ func TestResolveActionsRejects(t *testing.T) {
 				t.Errorf("got %v, want a usage error", err)
 			}
 		})
+	}
+}
+
+func TestResolveActionsSuggests(t *testing.T) {
+	_, err := ResolveActions([]string{"s3:GetObjekt"}, "b", "aws")
+	if !errors.Is(err, exitcode.ErrUsage) {
+		t.Fatalf("got %v, want a usage error", err)
+	}
+
+	if !strings.Contains(err.Error(), "did you mean s3:GetObject?") {
+		t.Errorf("got %q, want the suggestion s3:GetObject", err)
+	}
+
+	// An action far from every known one may be real, so it passes.
+	if _, err := ResolveActions([]string{"s3:GetStorageLensConfiguration"}, "b", "aws"); err != nil {
+		t.Errorf("got %v for an action the tables lack, want nil", err)
 	}
 }
 
