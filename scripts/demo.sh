@@ -121,12 +121,15 @@ set +e
 run ./bin/countersign explain --role-arn "$COUNTERSIGN_ROLE_ARN" --role-policy "$work/role-policy.json" \
   --bucket-policy "$work/bucket-policy.json" --bucket "$COUNTERSIGN_BUCKET" --bucket-owner "$COUNTERSIGN_BUCKET_OWNER" \
   --prefix "$COUNTERSIGN_PREFIX" --action s3:PutObject
+code=$?
 set -e
+echo "explain exit code: $code (4 means a policy denies)"
 
 step "9. The dev admin puts the corrected bucket policy, which names CodeBuildRole"
 "$python" -c 'import json, sys; json.dump(json.load(open(sys.argv[1]))["buckets"][0]["policy"], open(sys.argv[2], "w"), indent=2)' \
   examples/worlds/default.json "$work/fixed-policy.json"
-grep '"AWS"' "$work/fixed-policy.json"
+echo "principals in the corrected policy:"
+grep '"AWS"' "$work/fixed-policy.json" | sort -u | sed 's/^ */  /'
 run dev_admin "$cli" --endpoint-url "$AWS_ENDPOINT_URL_S3" s3api put-bucket-policy --bucket "$COUNTERSIGN_BUCKET" \
   --expected-bucket-owner "$COUNTERSIGN_BUCKET_OWNER" --policy "file://$work/fixed-policy.json"
 
