@@ -150,15 +150,15 @@ func checkKind(st *Statement, kind Kind, report reportFunc) {
 	hasPrincipal := st.Principal != nil || st.NotPrincipal != nil
 
 	if kind.needsResource() && !hasResource {
-		report(SeverityError, CodeMissingResource, "Resource", "a %s policy statement needs Resource or NotResource; add the ARNs it applies to", kind)
+		report(SeverityError, CodeMissingResource, "Resource", "%s policy statements need Resource or NotResource; add the ARNs this one applies to", kind)
 	}
 
 	if !kind.allowsPrincipal() && hasPrincipal {
-		report(SeverityError, CodePrincipalNotAllowed, "Principal", "a %s policy applies to the principal it is attached to, so Principal is not allowed; remove it", kind)
+		report(SeverityError, CodePrincipalNotAllowed, "Principal", "%s policies apply to the principal they are attached to, so Principal is not allowed; remove it", kind)
 	}
 
 	if kind.allowsPrincipal() && !hasPrincipal {
-		report(SeverityError, CodeMissingPrincipal, "Principal", "a %s policy statement needs Principal or NotPrincipal; name who it applies to", kind)
+		report(SeverityError, CodeMissingPrincipal, "Principal", "%s policy statements need Principal or NotPrincipal; name who this one applies to", kind)
 	}
 
 	switch kind {

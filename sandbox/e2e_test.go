@@ -658,6 +658,7 @@ func TestSandboxCommandErrors(t *testing.T) {
 		wantText string
 	}{
 		{"NonLoopbackListen", []string{"--listen", "0.0.0.0:0", "--data", dir, "--env-file", filepath.Join(dir, "env")}, 2, "not a loopback address"},
+		{"HostNameListen", []string{"--listen", "localhost:0", "--data", dir, "--env-file", filepath.Join(dir, "env")}, 2, "is a name, which could resolve off loopback"},
 		{"MissingData", []string{"--env-file", filepath.Join(dir, "env")}, 2, "--data"},
 		{"InvalidWorld", []string{"--data", dir, "--env-file", filepath.Join(dir, "env"), "--world", invalidWorld}, 2, "accounts: empty"},
 		{"MissingVersitygw", []string{"--data", dir, "--env-file", filepath.Join(dir, "env"), "--versitygw", filepath.Join(dir, "none")}, 1, "make build"},

@@ -53,7 +53,11 @@ func CheckListen(addr string) error {
 		return fmt.Errorf("%w: --listen %q: invalid port: use 127.0.0.1:PORT", exitcode.ErrUsage, addr)
 	}
 	// A name could resolve anywhere, so only loopback IP literals pass.
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return fmt.Errorf("%w: --listen %q: host %q is a name, which could resolve off loopback: use 127.0.0.1:PORT", exitcode.ErrUsage, addr, host)
+	}
+	if !ip.IsLoopback() {
 		return fmt.Errorf("%w: --listen %q is not a loopback address: use 127.0.0.1:PORT", exitcode.ErrUsage, addr)
 	}
 	return nil
