@@ -139,21 +139,6 @@ func appliedDenies(statements []StatementResult, side policy.PolicyType) []State
 	return out
 }
 
-// closeness ranks how far a statement got before an element failed, as
-// the evaluator checks principal, action, resource, then conditions.
-func closeness(failed string) int {
-	switch policy.Element(failed) {
-	case policy.ElementCondition:
-		return 3
-	case policy.ElementResource:
-		return 2
-	case policy.ElementAction:
-		return 1
-	}
-
-	return 0
-}
-
 // closest returns the Allow statements of one side that did not apply,
 // those that got furthest first.
 func closest(statements []StatementResult, side policy.PolicyType) []StatementResult {
@@ -166,7 +151,7 @@ func closest(statements []StatementResult, side policy.PolicyType) []StatementRe
 	}
 
 	sort.SliceStable(out, func(i, j int) bool {
-		return closeness(out[i].Failed) > closeness(out[j].Failed)
+		return delivery.Closeness(policy.Element(out[i].Failed)) > delivery.Closeness(policy.Element(out[j].Failed))
 	})
 
 	if len(out) > maxClosest {
