@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +20,6 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/countersign/countersign/internal/sandboxtest"
-	"github.com/countersign/countersign/policy"
 )
 
 const (
@@ -290,7 +290,7 @@ func TestAuditEnforceHealsStalePrincipal(t *testing.T) {
 	}
 
 	after := getPolicy(t, client)
-	checkOtherStatementsKept(t, before, after)
+	checkOtherStatementsKept(t, before, after, 2)
 
 	writes := strings.Count(sb.Log(), `"operation":"PutBucketPolicy"`)
 
@@ -312,41 +312,131 @@ func TestAuditEnforceHealsStalePrincipal(t *testing.T) {
 	putObject(t, s3Client(t, build), auditBucket, "app/healed.txt", []byte("ok"))
 }
 
-// checkOtherStatementsKept compares every statement but the managed one,
-// in canonical form and order.
-func checkOtherStatementsKept(t *testing.T, before, after []byte) {
+// otherStatements returns the bytes of every statement that enforce does
+// not own, as the document has them.
+func otherStatements(t *testing.T, doc []byte) []string {
 	t.Helper()
 
-	others := func(doc []byte) []string {
-		p, err := policy.Parse(doc)
-		if err != nil {
-			t.Fatalf("policy does not parse: %v", err)
-		}
-
-		var out []string
-		for _, st := range p.Statements {
-			if st.Sid == "CountersignManagedAccess" {
-				continue
-			}
-
-			one, err := policy.Format(&policy.Policy{Statements: []policy.Statement{st}})
-			if err != nil {
-				t.Fatal(err)
-			}
-
-			out = append(out, string(one))
-		}
-
-		return out
+	var raw struct {
+		Statement []json.RawMessage
+	}
+	if err := json.Unmarshal(doc, &raw); err != nil {
+		t.Fatalf("policy is not JSON: %v", err)
 	}
 
-	got, want := others(after), others(before)
+	var out []string
+	for _, st := range raw.Statement {
+		var head struct{ Sid string }
+		if err := json.Unmarshal(st, &head); err != nil {
+			t.Fatalf("statement is not a JSON object: %v", err)
+		}
+
+		if head.Sid != "CountersignManagedAccess" && head.Sid != "CountersignManagedList" {
+			out = append(out, string(st))
+		}
+	}
+
+	return out
+}
+
+// checkOtherStatementsKept checks that every statement enforce does not
+// own kept its bytes and its place in the order.
+func checkOtherStatementsKept(t *testing.T, before, after []byte, count int) {
+	t.Helper()
+
+	got, want := otherStatements(t, after), otherStatements(t, before)
 	if !slices.Equal(got, want) {
 		t.Errorf("other statements changed:\ngot  %q\nwant %q", got, want)
 	}
 
-	if len(want) != 2 {
-		t.Errorf("the fixture has %d other statements, want 2", len(want))
+	if len(want) != count {
+		t.Errorf("the policy has %d other statements, want %d", len(want), count)
+	}
+}
+
+// compactPolicy returns a one-line policy of exactly size bytes, of grants
+// to roles of the bucket owner's account.
+func compactPolicy(t *testing.T, size int) []byte {
+	t.Helper()
+
+	const head, tail = `{"Version":"2012-10-17","Statement":[`, `]}`
+
+	filler := func(i int, pad string) string {
+		return fmt.Sprintf(`{"Sid":"Reader%d%s","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:role/Reader%d"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::dev-artifacts/reports/%d/*"}`, i, pad, i, i)
+	}
+
+	var statements []string
+	for i := 0; ; i++ {
+		next := append(statements, filler(i, ""))
+		if len(head)+len(strings.Join(next, ","))+len(tail) > size {
+			break
+		}
+
+		statements = next
+	}
+
+	last := len(statements) - 1
+	statements[last] = filler(last, strings.Repeat("X", size-(len(head)+len(strings.Join(statements, ","))+len(tail))))
+
+	doc := []byte(head + strings.Join(statements, ",") + tail)
+	if len(doc) != size {
+		t.Fatalf("built a %d-byte policy, want %d", len(doc), size)
+	}
+
+	return doc
+}
+
+func TestAuditEnforcePolicySize(t *testing.T) {
+	tests := []struct {
+		name    string
+		size    int
+		code    int
+		changed bool
+	}{
+		// The managed statements, compact, fit in the room left.
+		{name: "compactNearLimit", size: 19932, code: 0, changed: true},
+		// They take more than 100 bytes, so this one cannot fit.
+		{name: "noRoomLeft", size: 20380, code: 5},
+	}
+
+	sb := sandboxtest.Start(t, sandboxtest.Options{})
+	admin := sb.Env(t, "dev-admin")
+	client := s3Client(t, admin)
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := compactPolicy(t, tt.size)
+
+			_, err := client.PutBucketPolicy(context.Background(), &s3.PutBucketPolicyInput{Bucket: aws.String(auditBucket), Policy: aws.String(string(before))})
+			if err != nil {
+				t.Fatalf("put bucket policy: %v", err)
+			}
+
+			rep, res := runAudit(t, admin, "--mode", "enforce")
+			if res.code != tt.code {
+				t.Fatalf("enforce exit code %d, want %d", res.code, tt.code)
+			}
+
+			if rep.Enforce == nil || rep.Enforce.Changed != tt.changed {
+				t.Fatalf("enforce = %+v, want changed %t", rep.Enforce, tt.changed)
+			}
+
+			after := getPolicy(t, client)
+
+			if !tt.changed {
+				if !strings.Contains(rep.Enforce.Skipped, "over the S3 limit of 20480") || string(after) != string(before) {
+					t.Errorf("skipped %q, policy changed %t; want a skip over the size limit and the policy as it was", rep.Enforce.Skipped, string(after) != string(before))
+				}
+
+				return
+			}
+
+			if len(after) > 20480 || strings.ContainsAny(string(after), "\n\t") {
+				t.Errorf("stored policy is %d bytes, compact %t; want at most 20480 bytes on one line", len(after), !strings.ContainsAny(string(after), "\n\t"))
+			}
+
+			checkOtherStatementsKept(t, before, after, len(otherStatements(t, before)))
+		})
 	}
 }
 

@@ -2,11 +2,11 @@ package audit
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/countersign/countersign/internal/delivery"
-	"github.com/countersign/countersign/internal/denial"
 	"github.com/countersign/countersign/policy"
 )
 
@@ -91,8 +91,8 @@ func (a *analysis) checkPolicy() {
 			Severity: High,
 			Message:  fmt.Sprintf("bucket %s has no bucket policy, so no role of another account can use it", a.cfg.Bucket),
 			Fix: Fix{
-				Advice:    "put a bucket policy with this statement, which grants the expected roles the required actions (enforce mode writes it)",
-				Statement: a.managedStatement(nil).Render(),
+				Advice: "put this bucket policy, which grants the expected roles the required actions (enforce mode writes it)",
+				Policy: a.newPolicy(),
 			},
 		})
 		a.checkTLS()
@@ -195,9 +195,9 @@ func (a *analysis) checkRoles() {
 func (a *analysis) roleNotGranted(role delivery.RoleARN, t delivery.Target, req policy.Request, res policy.Result) Finding {
 	msg := fmt.Sprintf("role %s cannot call %s on %s: no bucket policy statement allows it", role.ARN, t.Action, req.Resource)
 
-	if closest, ok := a.closestAllow(res, req.Resource); ok {
+	if closest, ok := a.closestAllow(res, t.Action, req.Resource); ok {
 		st := &a.doc.Statements[closest.Index]
-		msg += fmt.Sprintf("; the closest, %s, fails on %s", st.Label(), closest.Reason())
+		msg += fmt.Sprintf("; the closest, %s, does not apply because of its %s", st.Label(), closest.Reason())
 	}
 
 	return Finding{
@@ -207,8 +207,8 @@ func (a *analysis) roleNotGranted(role delivery.RoleARN, t delivery.Target, req 
 		Principal: role.ARN,
 		Action:    t.Action,
 		Fix: Fix{
-			Advice:    fmt.Sprintf("add this statement to the bucket policy of %s, or run the audit in enforce mode so that the %s statement grants it", a.cfg.Bucket, ManagedSid),
-			Statement: denial.ResourceStatementJSON([]string{t.Action}, a.grantResource(t), role.ARN),
+			Advice:    fmt.Sprintf("add this statement to the bucket policy of %s, or run the audit in enforce mode so that the statements it manages grant it", a.cfg.Bucket),
+			Statement: a.grantStatement(role, t).Render(),
 		},
 	}
 }
@@ -259,34 +259,32 @@ func resourceStatements(res policy.Result) []policy.StatementResult {
 	return nil
 }
 
-// closestAllow returns the Allow statement that got furthest before an
-// element failed, as the evaluator checks principal, action, resource,
-// then conditions. Statements that do not name the caller do not count.
-// Among statements that failed on the action, one whose resources cover
-// the request's resource ranks first.
-func (a *analysis) closestAllow(res policy.Result, resource string) (policy.StatementResult, bool) {
+// closestAllow returns the Allow statement of the bucket policy that came
+// closest to allowing the request: the one whose failed element ranks
+// highest by delivery.Closeness. Ties go to the statement whose later
+// elements would match: the actions and resources it lists after a
+// principal failure, the resources after an action failure. So a grant of
+// the right actions to another role ranks above an unrelated statement.
+func (a *analysis) closestAllow(res policy.Result, action, resource string) (policy.StatementResult, bool) {
 	rank := func(sr policy.StatementResult) int {
-		switch sr.Failed {
-		case policy.ElementCondition:
-			return 4
-		case policy.ElementResource:
-			return 3
-		case policy.ElementAction:
-			if a.coversResource(sr.Index, resource) {
-				return 2
-			}
+		r := 3 * delivery.Closeness(sr.Failed)
 
-			return 1
+		if sr.Failed == policy.ElementPrincipal && a.coversAction(sr.Index, action) {
+			r++
 		}
 
-		return 0
+		if (sr.Failed == policy.ElementPrincipal || sr.Failed == policy.ElementAction) && a.coversResource(sr.Index, resource) {
+			r++
+		}
+
+		return r
 	}
 
 	var best policy.StatementResult
 	found := false
 
 	for _, sr := range resourceStatements(res) {
-		if sr.Matched || sr.Effect != policy.Allow || rank(sr) == 0 {
+		if sr.Matched || sr.Effect != policy.Allow || sr.Failed == policy.ElementNone {
 			continue
 		}
 
@@ -296,6 +294,19 @@ func (a *analysis) closestAllow(res policy.Result, resource string) (policy.Stat
 	}
 
 	return best, found
+}
+
+// coversAction reports whether statement i applies to action by its
+// Action or NotAction element.
+func (a *analysis) coversAction(i int, action string) bool {
+	if i < 0 || i >= len(a.doc.Statements) {
+		return false
+	}
+
+	actions, not := a.doc.Statements[i].Actions()
+	listed := slices.ContainsFunc(actions, func(x policy.Action) bool { return policy.MatchAction(x.Pattern, action) })
+
+	return listed != not
 }
 
 // coversResource reports whether statement i lists a resource pattern that
@@ -411,8 +422,8 @@ func (a *analysis) stalePrincipal(st *policy.Statement, field, id string) Findin
 		f.Fix.Statement = statementJSON(withPrincipalValues(*st, dedupe(values)))
 		f.Fix.Advice = "write the principal's ARN in place of the unique id; this version names the expected roles"
 
-		if st.Sid == ManagedSid {
-			f.Fix.Advice = fmt.Sprintf("run the audit in enforce mode, which rewrites %s with the expected role ARNs", ManagedSid)
+		if isManagedSid(st.Sid) {
+			f.Fix.Advice = fmt.Sprintf("run the audit in enforce mode, which rewrites %s with the expected role ARNs", st.Sid)
 		}
 	default:
 		f.Fix.Advice = "write the ARN of the principal the NotPrincipal element was meant to exempt in place of the unique id"

@@ -1,8 +1,8 @@
 // Package audit checks the dev account's side of a cross-account delivery:
 // the bucket policy, Object Ownership, the public access block and default
 // encryption. It reports findings with a fixed id, a severity, the
-// statement concerned and the fix, and in enforce mode rewrites the one
-// bucket policy statement it owns. The audit Lambda and `countersign
+// statement concerned and the fix, and in enforce mode rewrites the
+// bucket policy statements it owns. The audit Lambda and `countersign
 // audit` share it.
 package audit
 
@@ -105,6 +105,9 @@ type Fix struct {
 	// belongs in the KMS key policy, not the bucket policy.
 	Statement json.RawMessage `json:"statement,omitempty"`
 
+	// Policy is a whole bucket policy to put, for a bucket without one.
+	Policy json.RawMessage `json:"policy,omitempty"`
+
 	// Setting is the bucket setting to apply, in the JSON form that the
 	// S3 API and the AWS CLI take.
 	Setting json.RawMessage `json:"setting,omitempty"`
@@ -168,8 +171,8 @@ type S3API interface {
 // Run audits the bucket that cfg names. It returns an error only when the
 // audit could not run: invalid configuration (wrapping exitcode.ErrUsage)
 // or a bucket setting that could not be read. In enforce mode it rewrites
-// the CountersignManagedAccess statement when needed and returns the
-// report of a second audit made after the write.
+// the statements with ManagedSid and ManagedListSid when needed and
+// returns the report of a second audit made after the write.
 func Run(ctx context.Context, client S3API, cfg Config) (*Report, error) {
 	cfg, err := cfg.Normalize()
 	if err != nil {

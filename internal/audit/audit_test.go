@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/countersign/countersign/internal/denial"
 	"github.com/countersign/countersign/internal/exitcode"
 	"github.com/countersign/countersign/policy"
 )
@@ -254,6 +256,167 @@ func TestRoleNotGrantedNamesAction(t *testing.T) {
 	}
 }
 
+func TestRoleNotGrantedNamesClosest(t *testing.T) {
+	rep := runFake(t, hardened(t, "other-role.json"), testConfig())
+
+	var found int
+	for _, f := range rep.Findings {
+		if f.ID != IDRoleNotGranted {
+			continue
+		}
+
+		found++
+
+		// Statement 0 grants every required action, but to another role.
+		if !strings.Contains(f.Message, `the closest, statement 0 (Sid "AllowOtherRole")`) {
+			t.Errorf("%s: message %q does not name statement 0 as the closest", f.Action, f.Message)
+		}
+
+		if !strings.Contains(f.Message, "principal: the caller is not named") {
+			t.Errorf("%s: message %q does not say the principal kept it from applying", f.Action, f.Message)
+		}
+	}
+
+	if found != 4 {
+		t.Errorf("got %d ROLE_NOT_GRANTED findings, want 4", found)
+	}
+}
+
+func TestClosestPrefersMatchingGrant(t *testing.T) {
+	doc := []byte(`{"Version":"2012-10-17","Statement":[
+		{"Sid":"Unrelated","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:role/Auditor"},"Action":"s3:GetBucketTagging","Resource":"arn:aws:s3:::dev-artifacts"},
+		{"Sid":"OtherRoleDelete","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/OtherRole"},"Action":"s3:DeleteObject","Resource":"arn:aws:s3:::dev-artifacts/app/*"}]}`)
+
+	f := hardened(t, "")
+	f.policy = doc
+	cfg := testConfig()
+	cfg.RequiredActions = []string{"s3:DeleteObject"}
+
+	rep := runFake(t, f, cfg)
+
+	for _, finding := range rep.Findings {
+		if finding.ID == IDRoleNotGranted && !strings.Contains(finding.Message, `statement 1 (Sid "OtherRoleDelete")`) {
+			t.Errorf("message %q does not name the grant of the same action to another role", finding.Message)
+		}
+	}
+}
+
+func TestRoleNotGrantedListFix(t *testing.T) {
+	tests := []struct {
+		name      string
+		prefix    string
+		condition string
+	}{
+		{"withPrefix", "app", `"Condition":{"StringLike":{"s3:prefix":"app/*"}}`},
+		{"withoutPrefix", "", ""},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.Prefix = tt.prefix
+
+			rep := runFake(t, hardened(t, "other-role.json"), cfg)
+
+			fixed := readFixture(t, "other-role.json")
+			for _, f := range rep.Findings {
+				if f.ID != IDRoleNotGranted {
+					continue
+				}
+
+				var compact bytes.Buffer
+				if err := json.Compact(&compact, f.Fix.Statement); err != nil {
+					t.Fatalf("%s: fix statement is not JSON: %v", f.Action, err)
+				}
+
+				hasCondition := strings.Contains(compact.String(), `"Condition"`)
+
+				switch {
+				case f.Action == "s3:ListBucket" && tt.condition != "" && !strings.Contains(compact.String(), tt.condition):
+					t.Errorf("list fix %s lacks %s", compact.String(), tt.condition)
+				case (f.Action != "s3:ListBucket" || tt.condition == "") && hasCondition:
+					t.Errorf("%s fix %s has a condition, want none", f.Action, compact.String())
+				}
+
+				fixed = appendStatement(t, fixed, f.Fix.Statement)
+			}
+
+			// The fix statements together grant what the audit checks.
+			after := hardened(t, "")
+			after.policy = fixed
+
+			for _, f := range runFake(t, after, cfg).Findings {
+				if f.ID == IDRoleNotGranted {
+					t.Errorf("after the fixes: %s", f.Message)
+				}
+			}
+		})
+	}
+}
+
+func TestRoleNotGrantedFixMatchesPreflight(t *testing.T) {
+	rep := runFake(t, hardened(t, "other-role.json"), testConfig())
+
+	for _, f := range rep.Findings {
+		if f.ID != IDRoleNotGranted {
+			continue
+		}
+
+		operation := map[string]string{"s3:ListBucket": "ListObjectsV2", "s3:PutObject": "PutObject", "s3:GetObject": "GetObject", "s3:DeleteObject": "DeleteObject"}[f.Action]
+		key := ""
+		if operation != "ListObjectsV2" {
+			key = "app/build.zip"
+		}
+
+		d := denial.Diagnose(denial.Request{
+			Operation: operation, Bucket: testBucket, Key: key, Prefix: "app", ExpectedBucketOwner: testOwner,
+			CallerARN: "arn:aws:sts::111111111111:assumed-role/CodeBuildRole/build", RoleARN: testRole,
+			StatusCode: 403, ErrorCode: "AccessDenied",
+			Message: "User: arn:aws:sts::111111111111:assumed-role/CodeBuildRole/build is not authorized to perform: " + f.Action + " on resource: arn:aws:s3:::dev-artifacts because no resource-based policy allows the " + f.Action + " action",
+		})
+
+		var preflight json.RawMessage
+		for _, fix := range d.Fixes {
+			if fix.Account == testOwner && len(fix.Statement) > 0 {
+				preflight = fix.Statement
+			}
+		}
+
+		if preflight == nil {
+			t.Fatalf("%s: preflight's diagnosis has no bucket policy fix: %+v", f.Action, d)
+		}
+
+		if got, want := compactJSON(t, f.Fix.Statement), compactJSON(t, preflight); got != want {
+			t.Errorf("%s fix:\ngot  %s\nwant %s", f.Action, got, want)
+		}
+	}
+}
+
+func compactJSON(t *testing.T, raw json.RawMessage) string {
+	t.Helper()
+
+	var out bytes.Buffer
+	if err := json.Compact(&out, raw); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, raw)
+	}
+
+	return out.String()
+}
+
+// appendStatement returns doc with st added at the end.
+func appendStatement(t *testing.T, doc []byte, st json.RawMessage) []byte {
+	t.Helper()
+
+	raw, err := splitPolicy(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	raw.Statement = append(raw.Statement, st)
+
+	return encodePolicy(raw, policyIndent(doc))
+}
+
 func TestDenyFixExemptsRole(t *testing.T) {
 	rep := runFake(t, hardened(t, "deny-shadows.json"), testConfig())
 
@@ -466,10 +629,5 @@ func replaceStatement(t *testing.T, doc []byte, i int, st json.RawMessage) []byt
 
 	raw.Statement[i] = st
 
-	out, err := encodePolicy(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	return out
+	return encodePolicy(raw, policyIndent(doc))
 }

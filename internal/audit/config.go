@@ -11,8 +11,8 @@ import (
 // Mode selects whether the audit may change the bucket policy.
 type Mode string
 
-// Modes. Report only reads; enforce also rewrites the statement whose Sid
-// is ManagedSid.
+// Modes. Report only reads; enforce also rewrites the statements whose
+// Sids are ManagedSid and ManagedListSid.
 const (
 	ModeReport  Mode = "report"
 	ModeEnforce Mode = "enforce"

@@ -13,11 +13,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/rs/zerolog"
 
+	"github.com/countersign/countersign/internal/delivery"
 	"github.com/countersign/countersign/policy"
 )
 
-// maxPolicySize is the largest bucket policy S3 accepts, 20 KB.
+// maxPolicySize is the largest bucket policy S3 accepts: 20 KB, taken as
+// 20,480 bytes. The Amazon S3 User Guide ("Bucket policies and user
+// policies") gives the limit without saying whether whitespace counts, so
+// the check counts every byte of the document as sent, whitespace
+// included.
 const maxPolicySize = 20 * 1024
+
+// newPolicyIndent lays out a policy written to a bucket that had none.
+const newPolicyIndent = "  "
 
 // EnforceResult is the outcome of enforce mode.
 type EnforceResult struct {
@@ -25,7 +33,7 @@ type EnforceResult struct {
 	Changed bool `json:"changed"`
 
 	// Skipped is the reason the policy was left unchanged although the
-	// managed statement differs, such as a policy that does not parse.
+	// managed statements differ, such as a policy that does not parse.
 	Skipped string `json:"skipped,omitempty"`
 
 	// PreviousPolicy is the policy before the write, to put back for a
@@ -36,10 +44,10 @@ type EnforceResult struct {
 	CountsBefore map[Severity]int `json:"counts_before"`
 }
 
-// enforce writes the managed statement when it differs from the one in
+// enforce writes the managed statements when they differ from those in
 // the policy. It returns an error only when the write failed.
 func enforce(ctx context.Context, client S3API, cfg Config, state State, before *Report) (*EnforceResult, error) {
-	log := zerolog.Ctx(ctx).With().Str("bucket", cfg.Bucket).Str("sid", ManagedSid).Logger()
+	log := zerolog.Ctx(ctx).With().Str("bucket", cfg.Bucket).Strs("sids", []string{ManagedSid, ManagedListSid}).Logger()
 	res := &EnforceResult{CountsBefore: before.Counts}
 
 	doc, changed, skipped := planEnforce(cfg, state)
@@ -51,7 +59,7 @@ func enforce(ctx context.Context, client S3API, cfg Config, state State, before 
 
 		return res, nil
 	case !changed:
-		log.Info().Msg("managed statement already up to date; nothing written")
+		log.Info().Msg("managed statements already up to date; nothing written")
 		return res, nil
 	}
 
@@ -73,7 +81,7 @@ func enforce(ctx context.Context, client S3API, cfg Config, state State, before 
 		return nil, fmt.Errorf("enforce: put the bucket policy of %s: the credentials need s3:PutBucketPolicy on it: %w", cfg.Bucket, err)
 	}
 
-	log.Info().Int("bytes", len(doc)).Msg("bucket policy written with the managed statement")
+	log.Info().Int("bytes", len(doc)).Msg("bucket policy written with the managed statements")
 
 	res.Changed = true
 	res.PreviousPolicy = string(state.Policy)
@@ -81,12 +89,23 @@ func enforce(ctx context.Context, client S3API, cfg Config, state State, before 
 	return res, nil
 }
 
-// rawPolicy is a bucket policy whose statements are kept as written, so
-// that a rewrite changes no statement but the managed one.
+// rawPolicy is a bucket policy whose elements are kept as the bytes read,
+// so that a rewrite changes no statement but the managed ones.
 type rawPolicy struct {
-	Version   string            `json:"Version,omitempty"`
-	ID        string            `json:"Id,omitempty"`
-	Statement []json.RawMessage `json:"Statement"`
+	Version   json.RawMessage
+	ID        json.RawMessage
+	Statement []json.RawMessage
+}
+
+// newPolicy returns the bucket policy enforce writes to a bucket without
+// one: the managed statements alone.
+func (a *analysis) newPolicy() json.RawMessage {
+	out := rawPolicy{Version: json.RawMessage(`"` + policy.Version2012 + `"`)}
+	for _, st := range a.managedStatements(nil) {
+		out.Statement = append(out.Statement, renderStatement(st, newPolicyIndent))
+	}
+
+	return encodePolicy(out, newPolicyIndent)
 }
 
 // planEnforce returns the policy to write and whether it differs from the
@@ -95,12 +114,7 @@ func planEnforce(cfg Config, state State) (doc []byte, changed bool, skipped str
 	a := newAnalysis(cfg, state)
 
 	if state.Policy == nil {
-		doc, err := encodePolicy(rawPolicy{Version: policy.Version2012, Statement: []json.RawMessage{a.managedStatement(nil).Render()}})
-		if err != nil {
-			return nil, false, err.Error()
-		}
-
-		return doc, true, ""
+		return a.newPolicy(), true, ""
 	}
 
 	old, err := policy.Parse(state.Policy)
@@ -119,20 +133,30 @@ func planEnforce(cfg Config, state State) (doc []byte, changed bool, skipped str
 
 	var managed []int
 	for i := range old.Statements {
-		if old.Statements[i].Sid == ManagedSid {
+		if isManagedSid(old.Statements[i].Sid) {
 			managed = append(managed, i)
 		}
 	}
 
-	desired := a.managedStatement(ownerPrincipals(old, managed, cfg.BucketOwner))
-	desiredJSON := desired.Render()
+	// The managed statements take the layout of the policy around them.
+	indent := policyIndent(state.Policy)
+	desired := a.managedStatements(ownerPrincipals(old, managed, cfg.BucketOwner))
+	upToDate := len(managed) == len(desired)
 
-	want, err := parseStatement(desiredJSON)
-	if err != nil {
-		return nil, false, "the managed statement does not parse: " + err.Error()
+	var desiredJSON []json.RawMessage
+	for _, st := range desired {
+		rendered := renderStatement(st, indent)
+
+		want, err := parseStatement(rendered)
+		if err != nil {
+			return nil, false, "the managed statement does not parse: " + err.Error()
+		}
+
+		upToDate = upToDate && slices.ContainsFunc(managed, func(i int) bool { return sameStatement(&old.Statements[i], want) })
+		desiredJSON = append(desiredJSON, rendered)
 	}
 
-	if len(managed) == 1 && sameStatement(&old.Statements[managed[0]], want) {
+	if upToDate {
 		return nil, false, ""
 	}
 
@@ -145,25 +169,24 @@ func planEnforce(cfg Config, state State) (doc []byte, changed bool, skipped str
 			continue
 		}
 
-		// The first managed statement keeps its place; duplicates of the
-		// Sid go, since the audit owns every statement with it.
+		// The managed statements take the place of the first one; further
+		// statements with their Sids go, since the audit owns them all.
 		if !placed {
-			out.Statement = append(out.Statement, desiredJSON)
+			out.Statement = append(out.Statement, desiredJSON...)
 			placed = true
 		}
 	}
 
 	if !placed {
-		out.Statement = append(out.Statement, desiredJSON)
+		out.Statement = append(out.Statement, desiredJSON...)
 	}
 
-	doc, err = encodePolicy(out)
-	if err != nil {
-		return nil, false, err.Error()
-	}
+	doc = encodePolicy(out, indent)
 
+	// S3 stores the document as sent, so its length is what the limit
+	// applies to.
 	if len(doc) > maxPolicySize {
-		return nil, false, fmt.Sprintf("the policy with the managed statement would be %d bytes, over the S3 limit of %d", len(doc), maxPolicySize)
+		return nil, false, fmt.Sprintf("the policy with the managed statements would be %d bytes as sent, over the S3 limit of %d; remove or shorten other statements first", len(doc), maxPolicySize)
 	}
 
 	written, err := policy.Parse(doc)
@@ -178,8 +201,8 @@ func planEnforce(cfg Config, state State) (doc []byte, changed bool, skipped str
 	return doc, true, ""
 }
 
-// splitPolicy reads a policy document into its elements, keeping each
-// statement's JSON as written.
+// splitPolicy reads a policy document into its elements, keeping the
+// bytes of each as written.
 func splitPolicy(doc []byte) (rawPolicy, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(doc, &top); err != nil {
@@ -189,43 +212,101 @@ func splitPolicy(doc []byte) (rawPolicy, error) {
 	var out rawPolicy
 
 	for key, value := range top {
-		var err error
-
 		switch key {
 		case "Version":
-			err = json.Unmarshal(value, &out.Version)
+			out.Version = value
 		case "Id":
-			err = json.Unmarshal(value, &out.ID)
+			out.ID = value
 		case "Statement":
 			if t := bytes.TrimSpace(value); len(t) > 0 && t[0] == '{' {
 				out.Statement = []json.RawMessage{value}
-			} else {
-				err = json.Unmarshal(value, &out.Statement)
+			} else if err := json.Unmarshal(value, &out.Statement); err != nil {
+				return rawPolicy{}, fmt.Errorf("read element Statement of the bucket policy: %w", err)
 			}
 		default:
 			return rawPolicy{}, fmt.Errorf("the bucket policy has an element %q that a rewrite would drop; remove it first", key)
-		}
-
-		if err != nil {
-			return rawPolicy{}, fmt.Errorf("read element %s of the bucket policy: %w", key, err)
 		}
 	}
 
 	return out, nil
 }
 
-func encodePolicy(p rawPolicy) ([]byte, error) {
-	compact, err := json.Marshal(p)
+// policyIndent returns the indent unit of an indented policy document:
+// the white space that starts its second line. It returns "" for a
+// document on one line, which is then written compact.
+//
+// NOTE: the lines that enforce writes end in "\n" even when the policy read
+// used "\r\n". The statements kept still have their own line ends.
+func policyIndent(doc []byte) string {
+	_, rest, ok := bytes.Cut(doc, []byte("\n"))
+	if !ok {
+		return ""
+	}
+
+	return string(rest[:len(rest)-len(bytes.TrimLeft(rest, " \t"))])
+}
+
+// renderStatement writes a statement compact, or indented as an element
+// of the Statement array of a policy indented by indent.
+func renderStatement(st delivery.Statement, indent string) json.RawMessage {
+	var (
+		out []byte
+		err error
+	)
+
+	if indent == "" {
+		out, err = json.Marshal(st)
+	} else {
+		out, err = json.MarshalIndent(st, indent+indent, indent)
+	}
+
 	if err != nil {
-		return nil, fmt.Errorf("encode the bucket policy: %w", err)
+		// Unreachable: the fields contain strings, string slices and maps of
+		// them, which always marshal.
+		return nil
 	}
 
-	var out bytes.Buffer
-	if err := json.Indent(&out, compact, "", "  "); err != nil {
-		return nil, fmt.Errorf("indent the bucket policy: %w", err)
+	return out
+}
+
+// encodePolicy writes a policy with Version, Id and Statement in that
+// order, compact or indented by indent. Each statement is written as its
+// bytes, so those read from the bucket keep their text exactly.
+func encodePolicy(p rawPolicy, indent string) []byte {
+	newline, colon := "", ":"
+	if indent != "" {
+		newline, colon = "\n", ": "
 	}
 
-	return out.Bytes(), nil
+	var b bytes.Buffer
+
+	b.WriteString("{")
+
+	for _, m := range []struct {
+		name  string
+		value json.RawMessage
+	}{{"Version", p.Version}, {"Id", p.ID}} {
+		if len(m.value) > 0 {
+			b.WriteString(newline + indent + `"` + m.name + `"` + colon)
+			b.Write(m.value)
+			b.WriteString(",")
+		}
+	}
+
+	b.WriteString(newline + indent + `"Statement"` + colon + "[")
+
+	for i, st := range p.Statement {
+		if i > 0 {
+			b.WriteString(",")
+		}
+
+		b.WriteString(newline + indent + indent)
+		b.Write(st)
+	}
+
+	b.WriteString(newline + indent + "]" + newline + "}")
+
+	return b.Bytes()
 }
 
 func parseStatement(st json.RawMessage) (*policy.Statement, error) {
@@ -239,7 +320,7 @@ func parseStatement(st json.RawMessage) (*policy.Statement, error) {
 
 // ownerPrincipals returns the principals of the bucket owner's account
 // that the managed statements name. Enforce keeps them, because the
-// managed statement may be how they reach the bucket.
+// managed statements may be how they reach the bucket.
 func ownerPrincipals(p *policy.Policy, managed []int, owner string) []string {
 	var out []string
 
@@ -255,15 +336,15 @@ func ownerPrincipals(p *policy.Policy, managed []int, owner string) []string {
 }
 
 // sameStatement reports whether two statements grant the same thing,
-// ignoring the order of values and the case of actions.
+// ignoring the order of values and the case of actions and condition
+// keys.
 func sameStatement(a, b *policy.Statement) bool {
 	if a.Sid != b.Sid || a.Effect != b.Effect || a.NotPrincipal != nil || b.NotPrincipal != nil ||
-		len(a.NotAction) > 0 || len(b.NotAction) > 0 || len(a.NotResource) > 0 || len(b.NotResource) > 0 ||
-		len(a.Condition) != len(b.Condition) || len(a.Condition) > 0 {
+		len(a.NotAction) > 0 || len(b.NotAction) > 0 || len(a.NotResource) > 0 || len(b.NotResource) > 0 {
 		return false
 	}
 
-	if !samePrincipal(a.Principal, b.Principal) {
+	if !samePrincipal(a.Principal, b.Principal) || !sameConditions(a.Condition, b.Condition) {
 		return false
 	}
 
@@ -286,6 +367,25 @@ func sameStatement(a, b *policy.Statement) bool {
 	}
 
 	return sameSet(actions(a), actions(b)) && sameSet(resources(a), resources(b))
+}
+
+// sameConditions reports whether two condition lists hold the same
+// operators, keys and value sets.
+func sameConditions(a, b []policy.Condition) bool {
+	if len(a) != len(b) {
+		return false
+	}
+
+	for _, x := range a {
+		match := slices.ContainsFunc(b, func(y policy.Condition) bool {
+			return x.Operator == y.Operator && x.KeyLower == y.KeyLower && sameSet(x.Values, y.Values)
+		})
+		if !match {
+			return false
+		}
+	}
+
+	return true
 }
 
 func samePrincipal(a, b *policy.Principal) bool {
@@ -340,7 +440,7 @@ func (a *analysis) ownerAccessLost(old, written *policy.Policy) string {
 
 	actions := append(append([]string(nil), ownerAdminActions...), a.cfg.RequiredActions...)
 	for i := range old.Statements {
-		if old.Statements[i].Sid != ManagedSid {
+		if !isManagedSid(old.Statements[i].Sid) {
 			continue
 		}
 
@@ -368,7 +468,7 @@ func (a *analysis) ownerAccessLost(old, written *policy.Policy) string {
 			}
 
 			if before.Decision == policy.Allowed && after.Decision != policy.Allowed {
-				return fmt.Sprintf("the rewrite would take %s away from %s of the bucket owner's account; move that grant out of the %s statement first", action, p, ManagedSid)
+				return fmt.Sprintf("the rewrite would take %s away from %s of the bucket owner's account; move that grant out of the %s and %s statements first", action, p, ManagedSid, ManagedListSid)
 			}
 		}
 	}

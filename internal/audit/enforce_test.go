@@ -22,20 +22,25 @@ func enforceConfig() Config {
 	return cfg
 }
 
-// otherStatements returns the canonical JSON of every statement whose Sid
-// is not ManagedSid.
+// otherStatements returns the bytes of every statement whose Sid is not
+// one that enforce owns, as written in doc.
 func otherStatements(t *testing.T, doc []byte) []string {
 	t.Helper()
 
-	p, err := policy.Parse(doc)
+	raw, err := splitPolicy(doc)
 	if err != nil {
-		t.Fatalf("policy does not parse: %v\n%s", err, doc)
+		t.Fatalf("policy does not split: %v\n%s", err, doc)
 	}
 
 	var out []string
-	for _, st := range p.Statements {
-		if st.Sid != ManagedSid {
-			out = append(out, string(statementJSON(st)))
+	for _, st := range raw.Statement {
+		parsed, err := parseStatement(st)
+		if err != nil {
+			t.Fatalf("statement does not parse: %v\n%s", err, st)
+		}
+
+		if !isManagedSid(parsed.Sid) {
+			out = append(out, string(st))
 		}
 	}
 
@@ -52,7 +57,7 @@ func managedStatements(t *testing.T, doc []byte) []policy.Statement {
 
 	var out []policy.Statement
 	for _, st := range p.Statements {
-		if st.Sid == ManagedSid {
+		if isManagedSid(st.Sid) {
 			out = append(out, st)
 		}
 	}
@@ -89,12 +94,14 @@ func TestEnforceHealsStalePrincipal(t *testing.T) {
 	}
 
 	managed := managedStatements(t, f.policy)
-	if len(managed) != 1 || managed[0].Index != 0 {
-		t.Fatalf("got managed statements %+v, want one, in its old place", managed)
+	if len(managed) != 2 || managed[0].Index != 0 || managed[1].Index != 1 {
+		t.Fatalf("got managed statements %+v, want two, in the old one's place", managed)
 	}
 
-	if got := managed[0].Principal.Values(policy.PrincipalAWS); !slices.Equal(got, []string{testRole}) {
-		t.Errorf("managed principal = %v, want the role", got)
+	for _, st := range managed {
+		if got := st.Principal.Values(policy.PrincipalAWS); !slices.Equal(got, []string{testRole}) {
+			t.Errorf("%s principal = %v, want the role", st.Label(), got)
+		}
 	}
 }
 
@@ -141,10 +148,118 @@ func TestEnforceWithoutPolicy(t *testing.T) {
 	checkFindings(t, rep.Findings, []want{{IDTLSNotEnforced, Medium, -1}})
 }
 
-func TestEnforceKeepsOwnerPrincipals(t *testing.T) {
-	f := hardened(t, "managed-owner.json")
+func TestEnforceLimitsOldListGrant(t *testing.T) {
+	f := hardened(t, "managed-unlimited-list.json")
+	before := append([]byte(nil), f.policy...)
+
+	rep := runFake(t, f, enforceConfig())
+
+	if len(f.puts) != 1 {
+		t.Fatalf("got %d writes, want 1 that limits the listing to the prefix", len(f.puts))
+	}
+
+	checkFindings(t, rep.Findings, nil)
+
+	if got, want := otherStatements(t, f.policy), otherStatements(t, before); !slices.Equal(got, want) {
+		t.Errorf("other statements changed:\ngot  %v\nwant %v", got, want)
+	}
+
+	managed := managedStatements(t, f.policy)
+	if len(managed) != 2 {
+		t.Fatalf("got %d managed statements, want 2", len(managed))
+	}
+
+	if managed[1].Sid != ManagedListSid || len(managed[1].Condition) != 1 {
+		t.Errorf("got %s with conditions %+v, want %s with the s3:prefix condition", managed[1].Label(), managed[1].Condition, ManagedListSid)
+	}
+}
+
+func TestEnforceListGrantLimitedToPrefix(t *testing.T) {
+	f := hardened(t, "")
 
 	runFake(t, f, enforceConfig())
+
+	written, err := policy.Parse(f.policy)
+	if err != nil {
+		t.Fatalf("written policy does not parse: %v", err)
+	}
+
+	tests := []struct {
+		name    string
+		context map[string][]string
+		want    policy.Decision
+	}{
+		{"underPrefix", map[string][]string{"s3:prefix": {"app/"}}, policy.Allowed},
+		{"deeperUnderPrefix", map[string][]string{"s3:prefix": {"app/v1/"}}, policy.Allowed},
+		{"otherPrefix", map[string][]string{"s3:prefix": {"secrets/"}}, policy.ImplicitDeny},
+		{"wholeBucket", map[string][]string{"s3:prefix": {""}}, policy.ImplicitDeny},
+		{"noPrefixKey", nil, policy.ImplicitDeny},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := policy.Request{
+				Principal:        "arn:aws:sts::111111111111:assumed-role/CodeBuildRole/build",
+				PrincipalRoleARN: testRole,
+				Action:           "s3:ListBucket",
+				Resource:         "arn:aws:s3:::dev-artifacts",
+				ResourceAccount:  testOwner,
+				Context:          tt.context,
+			}
+
+			res, err := policy.Evaluate(req, policy.PolicySet{Identity: []*policy.Policy{allowAll}, Resource: written})
+			if err != nil {
+				t.Fatalf("Evaluate: %v", err)
+			}
+
+			if res.Decision != tt.want {
+				t.Errorf("got %s, want %s", res.Decision, tt.want)
+			}
+		})
+	}
+}
+
+func TestEnforceWithoutPrefixOneStatement(t *testing.T) {
+	f := hardened(t, "")
+	cfg := enforceConfig()
+	cfg.Prefix = ""
+
+	rep := runFake(t, f, cfg)
+
+	checkFindings(t, rep.Findings, []want{{IDTLSNotEnforced, Medium, -1}})
+
+	managed := managedStatements(t, f.policy)
+	if len(managed) != 1 || managed[0].Sid != ManagedSid {
+		t.Fatalf("got managed statements %+v, want only %s", managed, ManagedSid)
+	}
+
+	if len(managed[0].Condition) != 0 {
+		t.Errorf("conditions = %+v, want none without a prefix", managed[0].Condition)
+	}
+}
+
+func TestEnforceSkipsOwnerListLoss(t *testing.T) {
+	f := hardened(t, "managed-owner.json")
+
+	rep := runFake(t, f, enforceConfig())
+
+	if len(f.puts) != 0 {
+		t.Errorf("got %d writes, want none", len(f.puts))
+	}
+
+	// The owner's Admin role listed the whole bucket through the managed
+	// statement, and the rewrite limits the listing to the prefix.
+	if rep.Enforce == nil || !strings.Contains(rep.Enforce.Skipped, "s3:ListBucket") || !strings.Contains(rep.Enforce.Skipped, "role/Admin") {
+		t.Errorf("enforce = %+v, want a skipped write naming s3:ListBucket and the Admin role", rep.Enforce)
+	}
+}
+
+func TestEnforceKeepsOwnerPrincipals(t *testing.T) {
+	f := hardened(t, "managed-owner.json")
+	cfg := enforceConfig()
+	cfg.Prefix = ""
+
+	runFake(t, f, cfg)
 
 	managed := managedStatements(t, f.policy)
 	if len(managed) != 1 {
@@ -181,8 +296,13 @@ func TestEnforceDuplicatesAndVersion(t *testing.T) {
 		t.Fatalf("got %d writes, want 1", len(f.puts))
 	}
 
-	if got := managedStatements(t, f.policy); len(got) != 1 {
-		t.Errorf("got %d managed statements, want 1", len(got))
+	var sids []string
+	for _, st := range managedStatements(t, f.policy) {
+		sids = append(sids, st.Sid)
+	}
+
+	if want := []string{ManagedSid, ManagedListSid}; !slices.Equal(sids, want) {
+		t.Errorf("managed statements %v, want %v: one of each, duplicates gone", sids, want)
 	}
 
 	written, err := policy.Parse(f.policy)
@@ -215,14 +335,105 @@ func TestEnforceSkipsInvalidPolicy(t *testing.T) {
 	}
 }
 
-func TestEnforceSkipsOversizePolicy(t *testing.T) {
-	var statements []string
-	for i := 0; len(strings.Join(statements, ",")) < maxPolicySize-200; i++ {
-		statements = append(statements, fmt.Sprintf(`{"Sid":"Filler%d","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:role/Reader%d"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::dev-artifacts/filler/%d/*"}`, i, i, i))
+// compactPolicy returns a one-line policy of exactly size bytes: filler
+// grants to owner roles, the last one padded with a longer Sid.
+func compactPolicy(t *testing.T, size int) []byte {
+	t.Helper()
+
+	const head, tail = `{"Version":"2012-10-17","Statement":[`, `]}`
+
+	filler := func(i int, pad string) string {
+		return fmt.Sprintf(`{"Sid":"Filler%d%s","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:role/Reader%d"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::dev-artifacts/filler/%d/*"}`, i, pad, i, i)
 	}
 
+	var statements []string
+	for i := 0; ; i++ {
+		next := append(statements, filler(i, ""))
+		if len(head)+len(strings.Join(next, ","))+len(tail) > size {
+			break
+		}
+
+		statements = next
+	}
+
+	last := len(statements) - 1
+	missing := size - (len(head) + len(strings.Join(statements, ",")) + len(tail))
+	statements[last] = filler(last, strings.Repeat("X", missing))
+
+	doc := []byte(head + strings.Join(statements, ",") + tail)
+	if len(doc) != size {
+		t.Fatalf("built a %d-byte policy, want %d", len(doc), size)
+	}
+
+	return doc
+}
+
+func TestEnforceKeepsCompactPolicyCompact(t *testing.T) {
 	f := hardened(t, "")
-	f.policy = []byte(`{"Version":"2012-10-17","Statement":[` + strings.Join(statements, ",") + `]}`)
+	f.policy = []byte(`{"Version":"2012-10-17","Statement":[{"Sid":"DenyInsecureTransport","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::dev-artifacts","arn:aws:s3:::dev-artifacts/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`)
+	before := append([]byte(nil), f.policy...)
+
+	runFake(t, f, enforceConfig())
+
+	if len(f.puts) != 1 {
+		t.Fatalf("got %d writes, want 1", len(f.puts))
+	}
+
+	if bytes.ContainsAny(f.policy, "\n\t") || bytes.Contains(f.policy, []byte(": ")) {
+		t.Errorf("written policy is not compact:\n%s", f.policy)
+	}
+
+	if got, want := otherStatements(t, f.policy), otherStatements(t, before); !slices.Equal(got, want) {
+		t.Errorf("other statements changed:\ngot  %v\nwant %v", got, want)
+	}
+}
+
+func TestEnforceKeepsIndentAndStatementBytes(t *testing.T) {
+	f := hardened(t, "")
+	// Four-space indent, keys out of the usual order, an escaped character
+	// and a compact statement inside the indented document.
+	f.policy = []byte("{\n    \"Statement\": [\n        {\"Effect\":\"Deny\",\"Sid\":\"DenyInsecureTransport\",\"Principal\":\"*\",\"Action\":\"s3:*\",\"Resource\":[\"arn:aws:s3:::dev-artifacts\",\"arn:aws:s3:::dev-artifacts/*\"],\"Condition\":{\"Bool\":{\"aws:SecureTransport\":\"false\"}}},\n        {\n            \"Resource\" : \"arn:aws:s3:::dev-artifacts/reports/*\",\n            \"Sid\": \"Read\\u0052eports\",\n            \"Effect\": \"Allow\",\n            \"Principal\": {\"AWS\": \"arn:aws:iam::222222222222:role/Auditor\"},\n            \"Action\": \"s3:GetObject\"\n        }\n    ],\n    \"Version\": \"2012-10-17\"\n}\n")
+	before := append([]byte(nil), f.policy...)
+
+	runFake(t, f, enforceConfig())
+
+	if len(f.puts) != 1 {
+		t.Fatalf("got %d writes, want 1", len(f.puts))
+	}
+
+	if got, want := otherStatements(t, f.policy), otherStatements(t, before); !slices.Equal(got, want) {
+		t.Errorf("other statements changed:\ngot  %v\nwant %v", got, want)
+	}
+
+	if !bytes.Contains(f.policy, []byte("\n        {\n            \"Sid\": \""+ManagedSid+"\"")) {
+		t.Errorf("managed statement is not indented as the policy is:\n%s", f.policy)
+	}
+}
+
+func TestEnforceFitsCompactPolicyNearLimit(t *testing.T) {
+	f := hardened(t, "")
+	f.policy = compactPolicy(t, 19932)
+	before := append([]byte(nil), f.policy...)
+
+	rep := runFake(t, f, enforceConfig())
+
+	if len(f.puts) != 1 {
+		t.Fatalf("got %d writes, want 1; enforce %+v", len(f.puts), rep.Enforce)
+	}
+
+	if len(f.policy) > maxPolicySize {
+		t.Errorf("wrote %d bytes, over the limit of %d", len(f.policy), maxPolicySize)
+	}
+
+	if got, want := otherStatements(t, f.policy), otherStatements(t, before); !slices.Equal(got, want) {
+		t.Error("other statements changed")
+	}
+}
+
+func TestEnforceSkipsOversizePolicy(t *testing.T) {
+	f := hardened(t, "")
+	// The managed statements alone take more than 100 bytes.
+	f.policy = compactPolicy(t, maxPolicySize-100)
 
 	rep := runFake(t, f, enforceConfig())
 
@@ -230,7 +441,7 @@ func TestEnforceSkipsOversizePolicy(t *testing.T) {
 		t.Errorf("got %d writes, want none", len(f.puts))
 	}
 
-	if rep.Enforce == nil || !strings.Contains(rep.Enforce.Skipped, "limit") {
+	if rep.Enforce == nil || !strings.Contains(rep.Enforce.Skipped, "over the S3 limit of 20480") {
 		t.Errorf("enforce = %+v, want a skipped write over the size limit", rep.Enforce)
 	}
 }

@@ -314,14 +314,24 @@ func withoutOpenPrincipals(st policy.Statement) policy.Statement {
 	return st
 }
 
+// foreignReason returns why n grantees are foreign, with the verb and
+// nouns in the grammatical number of n.
+func (a *analysis) foreignReason(n int) string {
+	if n == 1 {
+		return fmt.Sprintf("is not in the bucket owner's account %s, not an expected role and not in an allowed account", a.cfg.BucketOwner)
+	}
+
+	return fmt.Sprintf("are not in the bucket owner's account %s, not expected roles and not in an allowed account", a.cfg.BucketOwner)
+}
+
 func (a *analysis) foreignGrantee(st *policy.Statement, foreign []string) Finding {
 	f := Finding{
 		ID:        IDForeignGrantee,
 		Severity:  High,
 		Statement: ref(st),
 		Principal: strings.Join(foreign, ","),
-		Message: fmt.Sprintf("%s allows %s, which are neither the bucket owner %s, an expected role, nor in an allowed account",
-			st.Label(), strings.Join(foreign, ", "), a.cfg.BucketOwner),
+		Message: fmt.Sprintf("%s allows %s, which %s",
+			st.Label(), strings.Join(foreign, ", "), a.foreignReason(len(foreign))),
 	}
 
 	var kept []string

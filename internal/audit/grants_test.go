@@ -62,3 +62,32 @@ func TestPublicGrantFinding(t *testing.T) {
 		})
 	}
 }
+
+func TestForeignGranteeMessageNumber(t *testing.T) {
+	tests := []struct {
+		name       string
+		principals string
+		want       string
+	}{
+		{"one", `"arn:aws:iam::333333333333:role/Partner"`, "arn:aws:iam::333333333333:role/Partner, which is not in the bucket owner's account 222222222222, not an expected role and not in an allowed account"},
+		{"two", `["arn:aws:iam::333333333333:role/Partner","arn:aws:iam::444444444444:role/Vendor"]`, "arn:aws:iam::333333333333:role/Partner, arn:aws:iam::444444444444:role/Vendor, which are not in the bucket owner's account 222222222222, not expected roles and not in an allowed account"},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := hardened(t, "")
+			f.policy = []byte(`{"Version":"2012-10-17","Statement":[{"Sid":"Partners","Effect":"Allow","Principal":{"AWS":` + tt.principals + `},"Action":"s3:GetObject","Resource":"arn:aws:s3:::dev-artifacts/app/*"}]}`)
+
+			rep := runFake(t, f, testConfig())
+
+			i := slices.IndexFunc(rep.Findings, func(f Finding) bool { return f.ID == IDForeignGrantee })
+			if i < 0 {
+				t.Fatal("no FOREIGN_GRANTEE finding")
+			}
+
+			if got := rep.Findings[i].Message; !strings.HasSuffix(got, tt.want) {
+				t.Errorf("message %q does not end with %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -53,9 +53,9 @@ func WriteText(w io.Writer, rep *Report) error {
 		case e.Skipped != "":
 			fmt.Fprintf(&b, "Enforce: policy left unchanged: %s\n", e.Skipped)
 		case e.Changed:
-			fmt.Fprintf(&b, "Enforce: wrote the %s statement; the findings above are from the audit after the write. The previous policy is in the log and in the JSON report.\n", ManagedSid)
+			fmt.Fprintf(&b, "Enforce: wrote the statements it manages (Sids %s, %s); the findings above are from the audit after the write. The previous policy is in the log and in the JSON report.\n", ManagedSid, ManagedListSid)
 		default:
-			fmt.Fprintf(&b, "Enforce: the %s statement is up to date; nothing written.\n", ManagedSid)
+			fmt.Fprintf(&b, "Enforce: the statements it manages (Sids %s, %s) are up to date; nothing written.\n", ManagedSid, ManagedListSid)
 		}
 	}
 
@@ -96,7 +96,7 @@ func writeTable(b *strings.Builder, findings []Finding) {
 		row(rows[i], f.Message)
 		fmt.Fprintf(b, "    fix: %s\n", f.Fix.Advice)
 
-		for _, block := range []json.RawMessage{f.Fix.Statement, f.Fix.Setting} {
+		for _, block := range []json.RawMessage{f.Fix.Statement, f.Fix.Policy, f.Fix.Setting} {
 			if len(block) == 0 {
 				continue
 			}

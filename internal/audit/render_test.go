@@ -56,8 +56,8 @@ func TestWriteTextEnforce(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if !strings.Contains(out.String(), "Enforce: wrote the CountersignManagedAccess statement") {
-		t.Errorf("output %q does not say enforce wrote the statement", out.String())
+	if !strings.Contains(out.String(), "Enforce: wrote the statements it manages") {
+		t.Errorf("output %q does not say enforce wrote the statements", out.String())
 	}
 }
 

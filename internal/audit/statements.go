@@ -3,26 +3,55 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 
 	"github.com/countersign/countersign/internal/delivery"
 	"github.com/countersign/countersign/policy"
 )
 
-// ManagedSid is the Sid of the one bucket policy statement that enforce
-// mode owns and rewrites.
-const ManagedSid = "CountersignManagedAccess"
+// Sids of the bucket policy statements that enforce mode owns and
+// rewrites. ManagedListSid exists only when a prefix is configured and
+// s3:ListBucket is required: it grants the listing under the prefix alone.
+const (
+	ManagedSid     = "CountersignManagedAccess"
+	ManagedListSid = "CountersignManagedList"
+)
 
-// managedStatement is the statement enforce mode writes: the expected
-// roles, and any bucket owner principals it must keep, get exactly the
-// required actions. Bucket actions need the bucket ARN and object actions
-// the prefix's object ARN, so the statement lists whichever it needs.
-func (a *analysis) managedStatement(keepPrincipals []string) delivery.Statement {
-	principals := append(append([]string(nil), a.cfg.RoleARNs...), keepPrincipals...)
+// isManagedSid reports whether enforce mode owns the statement with sid.
+func isManagedSid(sid string) bool {
+	return sid == ManagedSid || sid == ManagedListSid
+}
 
-	var resources []string
+// managedStatements returns the statements enforce mode writes: the
+// expected roles, and any bucket owner principals it must keep, get
+// exactly the required actions. Bucket actions need the bucket ARN and object actions
+// the prefix's object ARN, so a statement lists whichever it needs. With a
+// prefix, s3:ListBucket goes into a statement of its own, limited with
+// s3:prefix to the keys sync lists, so the roles cannot list the rest of
+// the bucket.
+func (a *analysis) managedStatements(keepPrincipals []string) []delivery.Statement {
+	principals := delivery.OneOrMany(dedupe(append(append([]string(nil), a.cfg.RoleARNs...), keepPrincipals...)))
+
+	var actions, resources []string
+	var list *delivery.Statement
 	bucket, objects := false, false
 
 	for _, t := range a.targets {
+		if cond := a.listCondition(t); cond != nil {
+			list = &delivery.Statement{
+				Sid:       ManagedListSid,
+				Effect:    string(policy.Allow),
+				Principal: map[string]any{"AWS": principals},
+				Action:    t.Action,
+				Resource:  a.bucketARN,
+				Condition: cond,
+			}
+
+			continue
+		}
+
+		actions = append(actions, t.Action)
+
 		if t.BucketLevel && !bucket {
 			bucket = true
 			resources = append(resources, a.bucketARN)
@@ -34,12 +63,51 @@ func (a *analysis) managedStatement(keepPrincipals []string) delivery.Statement 
 		}
 	}
 
+	var out []delivery.Statement
+
+	if len(actions) > 0 {
+		out = append(out, delivery.Statement{
+			Sid:       ManagedSid,
+			Effect:    string(policy.Allow),
+			Principal: map[string]any{"AWS": principals},
+			Action:    delivery.OneOrMany(actions),
+			Resource:  delivery.OneOrMany(resources),
+		})
+	}
+
+	if list != nil {
+		out = append(out, *list)
+	}
+
+	return out
+}
+
+// listCondition returns the s3:prefix condition that limits a grant of
+// s3:ListBucket to the keys sync lists, as preflight's fix has it, or nil
+// when no prefix is configured or t is another action. The value matches
+// the s3:prefix that the audit's request and sync send.
+func (a *analysis) listCondition(t delivery.Target) map[string]map[string]any {
+	p := delivery.ListPrefix(a.cfg.Prefix)
+	if p == "" || !strings.EqualFold(t.Action, "s3:ListBucket") {
+		return nil
+	}
+
+	return map[string]map[string]any{"StringLike": {"s3:prefix": p + "*"}}
+}
+
+// grantStatement returns the statement a ROLE_NOT_GRANTED fix adds: the one
+// action for the role on the narrowest resource, listing limited to the
+// prefix. It has the form of preflight's fix for the same denial.
+func (a *analysis) grantStatement(role delivery.RoleARN, t delivery.Target) delivery.Statement {
+	_, name, _ := strings.Cut(t.Action, ":")
+
 	return delivery.Statement{
-		Sid:       ManagedSid,
+		Sid:       "CountersignAllow" + name,
 		Effect:    string(policy.Allow),
-		Principal: map[string]any{"AWS": delivery.OneOrMany(dedupe(principals))},
-		Action:    delivery.OneOrMany(a.cfg.RequiredActions),
-		Resource:  delivery.OneOrMany(resources),
+		Principal: map[string]string{"AWS": role.ARN},
+		Action:    t.Action,
+		Resource:  a.grantResource(t),
+		Condition: a.listCondition(t),
 	}
 }
 
