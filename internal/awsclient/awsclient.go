@@ -4,7 +4,6 @@ package awsclient
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"os"
 
@@ -37,10 +36,20 @@ type Clients struct {
 	STS    *sts.Client
 }
 
-// New loads the AWS configuration and returns the S3 and STS clients.
-// Requests use path-style addressing whenever an endpoint override is in
-// effect, because local S3 servers do not serve virtual-hosted buckets.
+// New loads the AWS configuration and the credentials, and returns the S3
+// and STS clients. Requests use path-style addressing whenever an endpoint
+// override is in effect, because local S3 servers do not serve
+// virtual-hosted buckets.
+//
+// A malformed endpoint URL or a missing profile returns an error wrapping
+// exitcode.ErrUsage, and missing credentials a *MissingCredentialsError.
+// Requests that AWS rejects for their credentials fail with a
+// *RejectedCredentialsError.
 func New(ctx context.Context, opts Options) (*Clients, error) {
+	if err := checkEndpoints(opts.EndpointURL); err != nil {
+		return nil, err
+	}
+
 	maxConns := max(opts.MaxConns, 16)
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 		t.MaxIdleConns = maxConns * 2
@@ -78,11 +87,15 @@ func New(ctx context.Context, opts Options) (*Clients, error) {
 
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
-		return nil, fmt.Errorf("load aws config: %w", err)
+		return nil, explainLoadError(err, opts.Profile)
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
+	if err := retrieveCredentials(ctx, cfg); err != nil {
+		return nil, err
+	}
+	cfg.APIOptions = append(cfg.APIOptions, credentialHint(cfg.Credentials))
 
 	pathStyle := endpointOverridden(opts.EndpointURL, "S3")
 	s3Client := s3.NewFromConfig(cfg, func(o *s3.Options) {
