@@ -67,15 +67,18 @@ func (f *Front) serveSTS(w http.ResponseWriter, r *http.Request, requestID strin
 	version := params.Get("Version")
 	switch {
 	case version != stsVersion:
+	case action == "GetCallerIdentity" && id.Service != "":
+		// AWS never hands a service principal's credentials to anyone, so
+		// real STS would not know these keys and rejects them as it rejects
+		// any key it did not issue. The message explains the rejection,
+		// because in the sandbox the same keys do work for AssumeRole.
+		writeSTSError(w, requestID, &stsError{http.StatusForbidden, "InvalidClientTokenId",
+			"The security token included in the request is invalid: these are the keys of the sandbox's service principal " + id.Service +
+				", which have no caller identity; call AssumeRole with them and use the role's session credentials."})
+		return
 	case action == "GetCallerIdentity":
-		account := id.Account
-		if id.Service != "" {
-			// Services never call this; the sandbox shows the account
-			// that the service principal acts for.
-			account = id.SourceAccount
-		}
 		writeSTSResponse(w, requestID, getCallerIdentityResponse{
-			Result: callerIdentity{Arn: id.ARN, UserID: id.UserID, Account: account},
+			Result: callerIdentity{Arn: id.ARN, UserID: id.UserID, Account: id.Account},
 			Meta:   responseMetadata{RequestID: requestID},
 		})
 		return
