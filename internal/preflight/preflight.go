@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
+	"github.com/countersign/countersign/internal/delivery"
 	"github.com/countersign/countersign/internal/denial"
 	"github.com/countersign/countersign/internal/exitcode"
 	"github.com/countersign/countersign/internal/identity"
@@ -52,10 +53,11 @@ type Status string
 
 // Step outcomes.
 const (
-	StatusOK      Status = "OK"
-	StatusDenied  Status = "DENIED"
-	StatusError   Status = "ERROR"
-	StatusSkipped Status = "SKIPPED"
+	StatusOK       Status = "OK"
+	StatusDenied   Status = "DENIED"
+	StatusError    Status = "ERROR"
+	StatusSkipped  Status = "SKIPPED"
+	StatusMismatch Status = "MISMATCH" // the caller is not the expected role
 )
 
 // Step names, in the order they run.
@@ -108,6 +110,9 @@ func Run(ctx context.Context, s3c S3Client, stsc identity.STSClient, opts Option
 	if err := opts.Headers.Validate(); err != nil {
 		return nil, err
 	}
+	if opts.BucketOwner != "" && !delivery.IsAccountID(opts.BucketOwner) {
+		return nil, fmt.Errorf("invalid --bucket-owner %q: use the 12-digit id of the account that owns the bucket, such as 222222222222: %w", opts.BucketOwner, exitcode.ErrUsage)
+	}
 
 	r := &runner{s3: s3c, opts: opts, log: zerolog.Ctx(ctx)}
 	r.res = &Result{Bucket: opts.Bucket, Prefix: strings.Trim(opts.Prefix, "/"), BucketOwner: opts.BucketOwner}
@@ -146,8 +151,9 @@ func (r *runner) whoami(ctx context.Context, stsc identity.STSClient) bool {
 		step.Status = StatusOK
 		step.Detail = describeCaller(identityResult)
 	case identityResult != nil:
-		step.Status = StatusError
-		step.Detail = describeCaller(identityResult)
+		// The problem names the caller and the expected role, so the row
+		// shows it alone instead of repeating the caller's ARN.
+		step.Status = StatusMismatch
 		step.Error = identityResult.Problem
 	default:
 		step.Status = StatusError
@@ -465,7 +471,7 @@ func (r *runner) finish() (*Result, error) {
 		switch s.Status {
 		case StatusDenied:
 			denied = append(denied, s.Name)
-		case StatusError:
+		case StatusError, StatusMismatch:
 			failed = append(failed, s.Name)
 		}
 	}

@@ -188,7 +188,7 @@ func TestRun(t *testing.T) {
 			name:       "wrongRole",
 			expectRole: "arn:aws:iam::111111111111:role/DeployRole",
 			wantCode:   exitcode.IdentityWrong,
-			wantStatus: []Status{StatusError, StatusSkipped, StatusSkipped, StatusSkipped, StatusSkipped, StatusSkipped},
+			wantStatus: []Status{StatusMismatch, StatusSkipped, StatusSkipped, StatusSkipped, StatusSkipped, StatusSkipped},
 		},
 	}
 	for _, tt := range tests {
@@ -281,6 +281,8 @@ func TestRunRejectsBadInput(t *testing.T) {
 	}{
 		{"noBucket", Options{}},
 		{"badACL", Options{Bucket: "b", Headers: s3sync.ObjectHeaders{ACL: "owner-only"}}},
+		{"shortBucketOwner", Options{Bucket: "b", BucketOwner: "12"}},
+		{"bucketOwnerWithLetters", Options{Bucket: "b", BucketOwner: "22222222222a"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -308,5 +310,38 @@ func TestWriteTextNamesDiagnosis(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("text output lacks %q:\n%s", want, text)
 		}
+	}
+}
+
+func TestWriteTextWrongRoleNamesCallerOnce(t *testing.T) {
+	const expected = "arn:aws:iam::111111111111:role/DeployRole"
+	fake := newFakeS3()
+	res, err := Run(context.Background(), fake, fakeSTS{arn: sessionARN}, Options{
+		Bucket:   "dev-artifacts",
+		Identity: identity.Options{ExpectRole: expected},
+	})
+	if got := exitcode.For(err); got != exitcode.IdentityWrong {
+		t.Fatalf("exit code = %d (err %v), want %d", got, err, exitcode.IdentityWrong)
+	}
+
+	var out bytes.Buffer
+	WriteText(&out, res)
+	var row string
+	for line := range strings.Lines(out.String()) {
+		if strings.HasPrefix(strings.TrimSpace(line), StepWhoami+" ") {
+			row = line
+		}
+	}
+	if row == "" {
+		t.Fatalf("no whoami row in:\n%s", out.String())
+	}
+	if got := strings.Count(row, sessionARN); got != 1 {
+		t.Errorf("whoami row names the caller %d times, want once: %q", got, row)
+	}
+	if !strings.Contains(row, expected) {
+		t.Errorf("whoami row lacks the expected role %s: %q", expected, row)
+	}
+	if !strings.Contains(row, string(StatusMismatch)) {
+		t.Errorf("whoami row lacks %s: %q", StatusMismatch, row)
 	}
 }
