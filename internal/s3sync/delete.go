@@ -18,17 +18,14 @@ import (
 const deleteBatchSize = 1000
 
 // planDeletes returns the destination keys that have no source file, when
-// opts.Delete is set, after checking the guards. Keys the filters exclude
+// opts.Delete is set, and then checks the guards. Keys the filters exclude
 // are kept, and so are keys under a source entry that could not be read,
-// because their files may still exist.
+// because their files may still exist. When a guard stops the run, the
+// error wraps exitcode.ErrRefused and the keys are returned with it, so a
+// dry run can still show them.
 func planDeletes(opts Options, filters filterSet, local *walkResult, listing *remoteListing) ([]remoteObject, error) {
 	if !opts.Delete {
 		return nil, nil
-	}
-	dest := fmt.Sprintf("s3://%s/%s", opts.Bucket, opts.Prefix)
-
-	if len(local.files) == 0 {
-		return nil, fmt.Errorf("source %s has no files after filtering, so --delete would remove every key under %s; nothing was changed: check the source path and filters: %w", opts.Source, dest, exitcode.ErrRefused)
 	}
 
 	present := make(map[string]bool, len(local.files))
@@ -48,18 +45,29 @@ func planDeletes(opts Options, filters filterSet, local *walkResult, listing *re
 		deletes = append(deletes, obj)
 	}
 	slices.SortFunc(deletes, func(a, b remoteObject) int { return strings.Compare(a.key, b.key) })
+	return deletes, checkDeleteGuards(opts, local, listing, deletes)
+}
 
+// checkDeleteGuards returns an error wrapping exitcode.ErrRefused when the
+// source is empty or the deletes exceed --max-delete or
+// --max-delete-percent.
+func checkDeleteGuards(opts Options, local *walkResult, listing *remoteListing, deletes []remoteObject) error {
+	dest := fmt.Sprintf("s3://%s/%s", opts.Bucket, opts.Prefix)
+
+	if len(local.files) == 0 {
+		return fmt.Errorf("source %s has no files after filtering, so --delete would remove every key under %s; nothing was changed: check the source path and filters: %w", opts.Source, dest, exitcode.ErrRefused)
+	}
 	if opts.MaxDelete >= 0 && len(deletes) > opts.MaxDelete {
-		return nil, fmt.Errorf("%d keys under %s would be deleted, more than the maximum of %d, so nothing was changed: raise --max-delete if this is intended: %w", len(deletes), dest, opts.MaxDelete, exitcode.ErrRefused)
+		return fmt.Errorf("%d keys under %s would be deleted, more than the maximum of %d, so nothing was changed: raise --max-delete if this is intended: %w", len(deletes), dest, opts.MaxDelete, exitcode.ErrRefused)
 	}
 	if opts.MaxDeletePercent > 0 && len(listing.objects) > 0 {
 		share := float64(len(deletes)) * 100 / float64(len(listing.objects))
 		if share > opts.MaxDeletePercent {
-			return nil, fmt.Errorf("%d of %d keys under %s (%.1f%%) would be deleted, more than the maximum of %g%%, so nothing was changed: raise --max-delete-percent (0 for no limit) if this is intended: %w",
+			return fmt.Errorf("%d of %d keys under %s (%.1f%%) would be deleted, more than the maximum of %g%%, so nothing was changed: raise --max-delete-percent (0 for no limit) if this is intended: %w",
 				len(deletes), len(listing.objects), dest, share, opts.MaxDeletePercent, exitcode.ErrRefused)
 		}
 	}
-	return deletes, nil
+	return nil
 }
 
 // underAny reports whether rel is one of paths or lies below one of them.

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/countersign/countersign/internal/delivery"
 	"github.com/countersign/countersign/internal/exitcode"
 )
 
@@ -30,6 +31,7 @@ type Client interface {
 
 // Size units and S3 limits.
 const (
+	KiB = int64(1) << 10
 	MiB = int64(1) << 20
 	GiB = int64(1) << 30
 	TiB = int64(1) << 40
@@ -210,6 +212,9 @@ func (opts Options) withDefaults() (Options, error) {
 		return opts, fmt.Errorf("missing source directory: %w", exitcode.ErrUsage)
 	}
 	opts.Prefix = NormalizePrefix(opts.Prefix)
+	if opts.ExpectedBucketOwner != "" && !delivery.IsAccountID(opts.ExpectedBucketOwner) {
+		return opts, fmt.Errorf("invalid --bucket-owner %q: use the 12-digit id of the account that owns the bucket, such as 222222222222: %w", opts.ExpectedBucketOwner, exitcode.ErrUsage)
+	}
 
 	if err := opts.Headers.Validate(); err != nil {
 		return opts, err

@@ -108,17 +108,36 @@ func (p *progress) renderLines(log *zerolog.Logger, interval time.Duration) {
 	for {
 		select {
 		case <-ticker.C:
-			elapsed := time.Since(p.start).Seconds()
+			elapsed := max(time.Since(p.start).Seconds(), 0.001)
+			bytesDone := p.bytesDone.Load()
+			rate := int64(math.Round(float64(p.bytesUploaded.Load()) / elapsed))
 			log.Info().
 				Int64("files_done", p.filesDone.Load()).
 				Int64("files_total", p.filesTotal).
-				Int64("bytes_done", p.bytesDone.Load()).
+				Int64("bytes_done", bytesDone).
 				Int64("bytes_total", p.bytesTotal).
-				Float64("upload_mib_per_s", math.Round(float64(p.bytesUploaded.Load())/float64(MiB)/max(elapsed, 0.001)*10)/10).
+				Str("done", formatBytes(bytesDone)+" of "+formatBytes(p.bytesTotal)).
+				Int64("upload_bytes_per_s", rate).
+				Str("upload_rate", formatBytes(rate)+"/s").
 				Msg("progress")
 		case <-p.stop:
 			return
 		}
+	}
+}
+
+// formatBytes prints n bytes in the largest binary unit (B, KiB, MiB or
+// GiB) in which it is at least 1, so a small upload never reads as 0.0 MiB.
+func formatBytes(n int64) string {
+	switch {
+	case n < KiB:
+		return fmt.Sprintf("%d B", n)
+	case n < MiB:
+		return fmt.Sprintf("%.1f KiB", float64(n)/float64(KiB))
+	case n < GiB:
+		return fmt.Sprintf("%.1f MiB", float64(n)/float64(MiB))
+	default:
+		return fmt.Sprintf("%.1f GiB", float64(n)/float64(GiB))
 	}
 }
 

@@ -2,9 +2,13 @@ package s3sync
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/countersign/countersign/internal/exitcode"
 )
 
 // Summary counts what a run did.
@@ -44,6 +48,28 @@ func newReport(dryRun bool) *Report {
 		Failed:   []Failure{},
 		DryRun:   dryRun,
 	}
+}
+
+// CheckReportPath checks that a report can be written to path before a
+// run starts: path is not a directory, and its directory exists and accepts
+// a new file. The error wraps exitcode.ErrUsage.
+func CheckReportPath(path string) error {
+	if info, err := os.Stat(path); err == nil && info.IsDir() {
+		return fmt.Errorf("invalid --report %s: it is a directory: give a file path such as %s: %w", path, filepath.Join(path, "sync-report.json"), exitcode.ErrUsage)
+	}
+
+	dir := filepath.Dir(path)
+	probe, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("invalid --report %s: directory %s does not exist: create it before the sync or choose another path: %w", path, dir, exitcode.ErrUsage)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("invalid --report %s: directory %s is not writable: choose a writable path: %w", path, dir, exitcode.ErrUsage)
+	case err != nil:
+		return fmt.Errorf("invalid --report %s: %w: choose a writable path: %w", path, err, exitcode.ErrUsage)
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
 }
 
 // WriteFile writes the report as indented JSON to path, atomically: it

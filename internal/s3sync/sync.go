@@ -74,9 +74,9 @@ func Run(ctx context.Context, client Client, opts Options) (*Report, error) {
 		Bool("dry_run", opts.DryRun).
 		Msg("plan")
 
-	deletes, err := planDeletes(opts, filters, local, listing)
-	if err != nil {
-		return report, err
+	deletes, guardErr := planDeletes(opts, filters, local, listing)
+	if guardErr != nil && !opts.DryRun {
+		return report, guardErr
 	}
 
 	s := &syncer{
@@ -111,7 +111,13 @@ func Run(ctx context.Context, client Client, opts Options) (*Report, error) {
 	}
 
 	s.finish(time.Since(start))
-	return report, s.result(ctx, len(local.files)+len(local.failures)+len(deletes))
+	err = s.result(ctx, len(local.files)+len(local.failures)+len(deletes))
+	if guardErr != nil {
+		// A dry run prints the whole plan before it reports the guard, so
+		// the plan shows what tripped it. It still exits as the real run would.
+		err = errors.Join(err, fmt.Errorf("dry run: the real run would stop before any change: %w", guardErr))
+	}
+	return report, err
 }
 
 // scan walks the source and lists the destination at the same time.
@@ -352,8 +358,8 @@ func (s *syncer) finish(elapsed time.Duration) {
 	if r.DryRun {
 		dry = "(dryrun) "
 	}
-	s.out.Printf("%suploaded %d (%.1f MiB), skipped %d, deleted %d, failed %d in %.1fs\n",
-		dry, sum.Uploaded, float64(sum.BytesUploaded)/float64(MiB), sum.Skipped, sum.Deleted, sum.Failed, elapsed.Seconds())
+	s.out.Printf("%suploaded %d (%s), skipped %d, deleted %d, failed %d in %.1fs\n",
+		dry, sum.Uploaded, formatBytes(sum.BytesUploaded), sum.Skipped, sum.Deleted, sum.Failed, elapsed.Seconds())
 	s.log.Info().
 		Int("uploaded", sum.Uploaded).
 		Int64("bytes_uploaded", sum.BytesUploaded).

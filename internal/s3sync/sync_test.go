@@ -49,7 +49,7 @@ func TestRunFirstSyncUploadsAll(t *testing.T) {
 	if obj, _ := fake.object("builds/42/index.html"); string(obj.data) != "<html></html>" {
 		t.Errorf("index.html content = %q", obj.data)
 	}
-	if !strings.HasPrefix(run.out, "uploaded 4 (0.0 MiB), skipped 0, deleted 0, failed 0 in ") {
+	if !strings.HasPrefix(run.out, "uploaded 4 (43 B), skipped 0, deleted 0, failed 0 in ") {
 		t.Errorf("summary line = %q", run.out)
 	}
 }
@@ -916,6 +916,7 @@ func TestRunInvalidOptions(t *testing.T) {
 		{name: "BadFilter", opts: Options{Filters: []Filter{{Pattern: "a[b"}}}},
 		{name: "SmallPartSize", opts: Options{PartSize: MiB}},
 		{name: "BadProgressMode", opts: Options{Progress: "fancy"}},
+		{name: "ShortBucketOwner", opts: Options{ExpectedBucketOwner: "12"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -952,6 +953,9 @@ func TestRunProgressLines(t *testing.T) {
 	if !strings.Contains(run.log, `"files_total":4`) {
 		t.Errorf("no progress line with files_total in the log:\n%s", run.log)
 	}
+	if !strings.Contains(run.log, ` of 43 B"`) {
+		t.Errorf("no progress line gives the 43 bytes in a unit that is not zero:\n%s", run.log)
+	}
 }
 
 func TestRunProgressBar(t *testing.T) {
@@ -966,5 +970,89 @@ func TestRunProgressBar(t *testing.T) {
 	}
 	if !strings.Contains(bar.String(), "files 4/4") {
 		t.Errorf("bar output lacks the file count: %q", bar.String())
+	}
+}
+
+func TestRunDryRunShowsPlanPastDeleteGuard(t *testing.T) {
+	src := t.TempDir()
+	writeTree(t, src, map[string]string{"keep.txt": "k", "new.txt": "n"})
+	fake := newFakeS3()
+	fake.put("p/keep.txt", []byte("k"), md5Hex([]byte("k")))
+	for _, name := range []string{"a", "b", "c", "d", "e"} {
+		fake.put("p/"+name, []byte("r"), md5Hex([]byte("r")))
+	}
+
+	run := runSync(t, fake, Options{Source: src, Prefix: "p", Delete: true, DryRun: true, MaxDeletePercent: 50})
+
+	if !errors.Is(run.err, exitcode.ErrRefused) {
+		t.Fatalf("error = %v, want it to wrap ErrRefused", run.err)
+	}
+	for _, want := range []string{"dry run", "5 of 6 keys", "--max-delete-percent"} {
+		if !strings.Contains(run.err.Error(), want) {
+			t.Errorf("error %q lacks %q", run.err, want)
+		}
+	}
+	wantLines := []string{
+		"(dryrun) upload: " + filepath.Join(src, "new.txt") + " to s3://" + testBucket + "/p/new.txt",
+		"(dryrun) delete: s3://" + testBucket + "/p/a",
+		"(dryrun) delete: s3://" + testBucket + "/p/e",
+		"(dryrun) uploaded 1 (1 B), skipped 1, deleted 5, failed 0 in ",
+	}
+	for _, line := range wantLines {
+		if !strings.Contains(run.out, line) {
+			t.Errorf("output lacks %q; got:\n%s", line, run.out)
+		}
+	}
+	if got := fake.writeCalls(); got != 0 {
+		t.Errorf("write calls = %d, want 0", got)
+	}
+}
+
+func TestRunBrokenSymlinkNamed(t *testing.T) {
+	src := t.TempDir()
+	writeTree(t, src, map[string]string{"ok.txt": "o"})
+	link := filepath.Join(src, "dangling")
+	if err := os.Symlink("missing-target", link); err != nil {
+		t.Fatal(err)
+	}
+	fake := newFakeS3()
+
+	run := runSync(t, fake, Options{Source: src})
+
+	if len(run.report.Failed) != 1 {
+		t.Fatalf("failed = %+v, want the broken link alone", run.report.Failed)
+	}
+	got := run.report.Failed[0].Error
+	for _, want := range []string{"broken symbolic link " + link, "missing-target"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("failure %q lacks %q", got, want)
+		}
+	}
+	if strings.Contains(got, "no such file or directory") {
+		t.Errorf("failure %q still reads as a missing file", got)
+	}
+}
+
+func TestRunReservedDirWarnsOnce(t *testing.T) {
+	src := t.TempDir()
+	writeTree(t, src, map[string]string{"ok.txt": "o", ".countersign/a": "a", ".countersign/sub/b": "b"})
+	if err := os.Symlink("a", filepath.Join(src, ".countersign", "also-a")); err != nil {
+		t.Fatal(err)
+	}
+	fake := newFakeS3()
+
+	run := runSync(t, fake, Options{Source: src})
+
+	if run.err != nil {
+		t.Fatalf("Run: %v", run.err)
+	}
+	if got := countLines(run.log, "reserved directory"); got != 1 {
+		t.Errorf("reserved directory warnings = %d, want 1; log:\n%s", got, run.log)
+	}
+	if !strings.Contains(run.log, "skipped 3 source files") {
+		t.Errorf("the warning does not count the 3 files; log:\n%s", run.log)
+	}
+	if got, want := run.report.Uploaded, []string{"ok.txt"}; !slices.Equal(got, want) {
+		t.Errorf("uploaded = %v, want %v", got, want)
 	}
 }

@@ -329,3 +329,62 @@ func TestNormalizePrefixAndKeys(t *testing.T) {
 		t.Errorf("ManifestKey = %q", got)
 	}
 }
+
+func TestFormatBytes(t *testing.T) {
+	tests := []struct {
+		name string
+		n    int64
+		want string
+	}{
+		{"zero", 0, "0 B"},
+		{"oneByte", 1, "1 B"},
+		{"belowKiB", 1023, "1023 B"},
+		{"oneKiB", KiB, "1.0 KiB"},
+		{"belowMiB", 512 * KiB, "512.0 KiB"},
+		{"oneAndHalfMiB", MiB + MiB/2, "1.5 MiB"},
+		{"twoGiB", 2 * GiB, "2.0 GiB"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := formatBytes(tt.n); got != tt.want {
+				t.Errorf("formatBytes(%d) = %q, want %q", tt.n, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckReportPath(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name     string
+		path     string
+		wantErr  bool
+		wantText string
+	}{
+		{"writableDirectory", filepath.Join(dir, "report.json"), false, ""},
+		{"missingDirectory", filepath.Join(dir, "missing", "report.json"), true, filepath.Join(dir, "missing") + " does not exist"},
+		{"pathIsDirectory", dir, true, "is a directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckReportPath(tt.path)
+			if !tt.wantErr {
+				if err != nil {
+					t.Fatalf("CheckReportPath(%s): %v", tt.path, err)
+				}
+				if leftovers, _ := filepath.Glob(filepath.Join(dir, ".*")); len(leftovers) != 0 {
+					t.Errorf("the check left files behind: %v", leftovers)
+				}
+				return
+			}
+			if !errors.Is(err, exitcode.ErrUsage) {
+				t.Fatalf("error = %v, want it to wrap ErrUsage", err)
+			}
+			for _, want := range []string{tt.path, tt.wantText} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q lacks %q", err, want)
+				}
+			}
+		})
+	}
+}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -37,11 +39,12 @@ type dirID struct {
 
 // walker walks the source directory, following symlinks.
 type walker struct {
-	ctx     context.Context
-	log     *zerolog.Logger
-	filters filterSet
-	prefix  string
-	result  walkResult
+	ctx      context.Context
+	log      *zerolog.Logger
+	filters  filterSet
+	prefix   string
+	result   walkResult
+	reserved map[string]string // path by relative path, for files under ReservedDir
 }
 
 // errSourceMissing is wrapped when the source directory does not exist.
@@ -64,11 +67,29 @@ func walkSource(ctx context.Context, root, prefix string, filters filterSet) (*w
 		return nil, fmt.Errorf("source %s is not a directory: give the directory to upload: %w", root, exitcode.ErrUsage)
 	}
 
-	w := &walker{ctx: ctx, log: zerolog.Ctx(ctx), filters: filters, prefix: prefix}
+	w := &walker{ctx: ctx, log: zerolog.Ctx(ctx), filters: filters, prefix: prefix, reserved: make(map[string]string)}
 	if err := w.walkDir(root, "", []dirID{idOf(info)}); err != nil {
 		return nil, err
 	}
+	w.warnReserved()
 	return &w.result, nil
+}
+
+// warnReserved logs the source files under the reserved directory in one
+// warning, so a run names the problem once however many files it skipped.
+func (w *walker) warnReserved() {
+	if len(w.reserved) == 0 {
+		return
+	}
+	paths := slices.Sorted(maps.Values(w.reserved))
+	files := "files"
+	if len(paths) == 1 {
+		files = "file"
+	}
+	w.log.Warn().
+		Int("files", len(paths)).
+		Strs("paths", paths[:min(len(paths), 10)]).
+		Msgf("skipped %d source %s under the reserved directory %s/, which sync never uploads: move them elsewhere in the source", len(paths), files, ReservedDir)
 }
 
 // walkDir walks one directory. The stack lists the directories on the
@@ -90,7 +111,7 @@ func (w *walker) walkDir(dir, rel string, stack []dirID) error {
 
 		info, err := os.Stat(path) // follows symlinks
 		if err != nil {
-			w.fail(entryRel, path, err) // os.Stat names the path itself
+			w.fail(entryRel, path, explainStatError(path, err))
 			continue
 		}
 
@@ -117,9 +138,23 @@ func (w *walker) walkDir(dir, rel string, stack []dirID) error {
 	return nil
 }
 
+// explainStatError names a broken symbolic link and its target, where
+// os.Stat reports only that the path does not exist. Other errors name the
+// path already.
+func explainStatError(path string, err error) error {
+	if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	target, linkErr := os.Readlink(path)
+	if linkErr != nil {
+		return err
+	}
+	return fmt.Errorf("broken symbolic link %s: its target %s does not exist: fix or remove the link, or leave it out with --exclude", path, target)
+}
+
 func (w *walker) addFile(f localFile) {
 	if strings.HasPrefix(f.rel, ReservedDir+"/") {
-		w.log.Warn().Str("path", f.path).Msgf("skipped source file under the reserved directory %s/", ReservedDir)
+		w.reserved[f.rel] = f.path
 		w.result.excluded++
 		return
 	}
