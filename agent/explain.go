@@ -58,6 +58,10 @@ func (c *explainCmd) Run(ctx context.Context, g *globals) error {
 
 // input checks the flags and reads the documents they name.
 func (c *explainCmd) input() (explain.Input, error) {
+	if err := checkBucketOwner(c.BucketOwner); err != nil {
+		return explain.Input{}, err
+	}
+
 	in := explain.Input{
 		RoleARN:     c.RoleARN,
 		BucketName:  c.Bucket,

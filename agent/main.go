@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/countersign/countersign/internal/awsclient"
+	"github.com/countersign/countersign/internal/delivery"
 	"github.com/countersign/countersign/internal/exitcode"
 	"github.com/countersign/countersign/internal/logging"
 )
@@ -116,6 +117,16 @@ type versionCmd struct{}
 func (versionCmd) Run(g *globals) error {
 	fmt.Fprintf(g.stdout, "countersign %s\n", version)
 	return nil
+}
+
+// checkBucketOwner rejects a --bucket-owner that is not an account id
+// before any request, because S3 rejects one with a bare
+// InvalidBucketOwnerAWSAccountID. An empty value means no owner check.
+func checkBucketOwner(owner string) error {
+	if owner == "" || delivery.IsAccountID(owner) {
+		return nil
+	}
+	return fmt.Errorf("invalid --bucket-owner %q: use the 12-digit id of the account that owns the bucket, such as 222222222222: %w", owner, exitcode.ErrUsage)
 }
 
 // writeJSON prints v as indented JSON, for --output json.

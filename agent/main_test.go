@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/alecthomas/kong"
@@ -140,5 +142,49 @@ func TestRunHelpAndVersion(t *testing.T) {
 	}
 	if !bytes.HasPrefix(stdout.Bytes(), []byte("countersign ")) {
 		t.Errorf("version printed %q", stdout.String())
+	}
+}
+
+// TestRunRejectsBeforeRequests covers flags that must fail as usage errors
+// before any AWS request. The endpoint is a closed loopback port, so a
+// check that let a request through would fail with another exit code.
+func TestRunRejectsBeforeRequests(t *testing.T) {
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAFAKEFAKEFAKE0000")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "fake")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+	t.Setenv("AWS_ENDPOINT_URL_S3", "")
+	t.Setenv("AWS_ENDPOINT_URL_STS", "")
+	src := t.TempDir()
+	missingDir := filepath.Join(t.TempDir(), "missing")
+
+	tests := []struct {
+		name     string
+		args     []string
+		wantText string
+	}{
+		{"preflightShortBucketOwner", []string{"preflight", "--bucket", "b", "--bucket-owner", "12"}, `"12"`},
+		{"syncShortBucketOwner", []string{"sync", src, "s3://b/p", "--bucket-owner", "12"}, `"12"`},
+		{"explainShortBucketOwner", []string{"explain", "--role-arn", "arn:aws:iam::111111111111:role/R", "--bucket", "b", "--bucket-owner", "12"}, `"12"`},
+		{"syncReportInMissingDirectory", []string{"sync", src, "s3://b/p", "--report", filepath.Join(missingDir, "report.json")}, missingDir + " does not exist"},
+		{"endpointWithoutScheme", []string{"whoami", "--endpoint-url", "127.0.0.1:9"}, `"127.0.0.1:9"`},
+		{"missingProfile", []string{"whoami", "--profile", "nope"}, `profile "nope"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), tt.args, &stdout, &stderr)
+			if got := exitcode.For(err); got != exitcode.Usage {
+				t.Fatalf("exit code = %d (err %v), want %d", got, err, exitcode.Usage)
+			}
+			if !strings.Contains(err.Error(), tt.wantText) {
+				t.Errorf("error %q lacks %q", err, tt.wantText)
+			}
+		})
 	}
 }

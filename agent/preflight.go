@@ -33,6 +33,10 @@ func (f uploadHeaderFlags) headers() s3sync.ObjectHeaders {
 }
 
 func (c *preflightCmd) Run(ctx context.Context, g *globals) error {
+	if err := checkBucketOwner(c.BucketOwner); err != nil {
+		return err
+	}
+
 	cl, err := g.clients(ctx, 0)
 	if err != nil {
 		return err

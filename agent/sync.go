@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
@@ -81,6 +82,16 @@ func (c *syncCmd) Run(ctx context.Context, g *globals) error {
 	if c.Concurrency < 1 || c.Concurrency > 512 {
 		return fmt.Errorf("invalid --concurrency %d: use 1 to 512: %w", c.Concurrency, exitcode.ErrUsage)
 	}
+	if err := checkBucketOwner(c.BucketOwner); err != nil {
+		return err
+	}
+	if c.Report != "" {
+		// A report that cannot be written would fail only after the
+		// transfer, so the path is checked before any request.
+		if err := s3sync.CheckReportPath(c.Report); err != nil {
+			return err
+		}
+	}
 
 	opts := s3sync.Options{
 		Source:              c.Source,
@@ -118,7 +129,7 @@ func (c *syncCmd) Run(ctx context.Context, g *globals) error {
 	report, runErr := s3sync.Run(ctx, cl.S3, opts)
 	if report != nil && c.Report != "" {
 		if err := report.WriteFile(c.Report); err != nil {
-			return fmt.Errorf("write report: %w", err)
+			return errors.Join(err, runErr)
 		}
 	}
 	return runErr
