@@ -22,7 +22,7 @@ type auditCmd struct {
 	RequiredAction []string `help:"S3 action each role needs, such as s3:PutObject; repeat for each. Defaults to s3:ListBucket, s3:PutObject, s3:GetObject and s3:DeleteObject." env:"COUNTERSIGN_REQUIRED_ACTIONS" name:"required-action"`
 	AllowedAccount []string `help:"Account id that may be granted access besides the expected roles; repeat for each." env:"COUNTERSIGN_ALLOWED_ACCOUNTS" name:"allowed-account"`
 	Prefix         string   `help:"Key prefix sync writes under; object actions are checked under it." env:"COUNTERSIGN_PREFIX"`
-	Mode           string   `help:"report only reads; enforce also rewrites the CountersignManagedAccess statement of the bucket policy." default:"report" enum:"report,enforce" env:"COUNTERSIGN_MODE"`
+	Mode           string   `help:"report only reads; enforce also rewrites the statements it owns in the bucket policy (CountersignManagedAccess, and CountersignManagedList when a prefix limits listing)." default:"report" enum:"report,enforce" env:"COUNTERSIGN_MODE"`
 	FailOn         string   `help:"Exit 6 when a finding has this severity or a more serious one: critical, high, medium, low or info." default:"high" enum:"critical,high,medium,low,info" name:"fail-on"`
 	Output         string   `help:"Output format: text or json." default:"text" enum:"text,json"`
 }
