@@ -432,11 +432,19 @@ func (r *runner) fail(step *Step, req denial.Request, err error) {
 	if denial.IsAccessDenied(err) || denial.IsACLRejected(err) {
 		step.Status = StatusDenied
 		d := denial.Diagnose(req)
+		if r.res.Prefix == "" && (step.Name == StepHeadBucket || step.Name == StepList) {
+			d.Notes = append(d.Notes, noPrefixNote)
+		}
 		step.Diagnosis = &d
 		step.Error = deniedLabel(req)
 	}
 	r.add(*step, err)
 }
+
+// noPrefixNote warns against the whole-bucket fix when listing was denied
+// without a prefix: grants are often limited by an s3:prefix condition,
+// and the build's prefix then passes where the bucket root does not.
+const noPrefixNote = "no prefix was given, so the whole bucket was listed: if the grants limit s3:ListBucket with an s3:prefix condition, pass --prefix or set COUNTERSIGN_PREFIX to the build's prefix rather than widening them"
 
 // deniedLabel is the short text of a DENIED row; the diagnosis under the
 // row gives the details.

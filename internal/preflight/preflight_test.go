@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -343,5 +344,32 @@ func TestWriteTextWrongRoleNamesCallerOnce(t *testing.T) {
 	}
 	if !strings.Contains(row, string(StatusMismatch)) {
 		t.Errorf("whoami row lacks %s: %q", StatusMismatch, row)
+	}
+}
+
+func TestRunNotesMissingPrefix(t *testing.T) {
+	for _, prefix := range []string{"", "app"} {
+		t.Run("prefix"+prefix, func(t *testing.T) {
+			fake := newFakeS3()
+			fake.errs["HeadBucket"] = apiError(403, "Forbidden", "")
+			fake.errs["ListObjectsV2"] = apiError(403, "AccessDenied", "Access Denied")
+
+			res, _ := Run(context.Background(), fake, fakeSTS{arn: sessionARN}, Options{
+				Bucket:      "dev-artifacts",
+				Prefix:      prefix,
+				BucketOwner: "222222222222",
+				Identity:    identity.Options{ExpectRole: roleARN},
+			})
+
+			d := res.Steps[1].Diagnosis
+			if d == nil {
+				t.Fatalf("head-bucket has no diagnosis: %+v", res.Steps[1])
+			}
+
+			got := slices.Contains(d.Notes, noPrefixNote)
+			if want := prefix == ""; got != want {
+				t.Errorf("note about the missing prefix present = %v, want %v (notes %q)", got, want, d.Notes)
+			}
+		})
 	}
 }
