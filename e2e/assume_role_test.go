@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -155,14 +154,7 @@ func TestAssumeRoleOtherProjectRefused(t *testing.T) {
 			world.Principals[i].SourceARN = otherProject
 		}
 	}
-	data, err := json.MarshalIndent(world, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "other-project.json")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := sandboxtest.WriteWorld(t, world)
 
 	sb := sandboxtest.Start(t, sandboxtest.Options{World: path, LogLevel: "info"})
 	env := sb.Env(t, "codebuild")

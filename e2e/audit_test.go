@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/countersign/countersign/internal/audit/audittest"
 	"github.com/countersign/countersign/internal/sandboxtest"
 )
 
@@ -354,38 +354,6 @@ func checkOtherStatementsKept(t *testing.T, before, after []byte, count int) {
 	}
 }
 
-// compactPolicy returns a one-line policy of exactly size bytes, of grants
-// to roles of the bucket owner's account.
-func compactPolicy(t *testing.T, size int) []byte {
-	t.Helper()
-
-	const head, tail = `{"Version":"2012-10-17","Statement":[`, `]}`
-
-	filler := func(i int, pad string) string {
-		return fmt.Sprintf(`{"Sid":"Reader%d%s","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:role/Reader%d"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::dev-artifacts/reports/%d/*"}`, i, pad, i, i)
-	}
-
-	var statements []string
-	for i := 0; ; i++ {
-		next := append(statements, filler(i, ""))
-		if len(head)+len(strings.Join(next, ","))+len(tail) > size {
-			break
-		}
-
-		statements = next
-	}
-
-	last := len(statements) - 1
-	statements[last] = filler(last, strings.Repeat("X", size-(len(head)+len(strings.Join(statements, ","))+len(tail))))
-
-	doc := []byte(head + strings.Join(statements, ",") + tail)
-	if len(doc) != size {
-		t.Fatalf("built a %d-byte policy, want %d", len(doc), size)
-	}
-
-	return doc
-}
-
 func TestAuditEnforcePolicySize(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -405,7 +373,7 @@ func TestAuditEnforcePolicySize(t *testing.T) {
 
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := compactPolicy(t, tt.size)
+			before := audittest.CompactPolicy(t, tt.size)
 
 			_, err := client.PutBucketPolicy(context.Background(), &s3.PutBucketPolicyInput{Bucket: aws.String(auditBucket), Policy: aws.String(string(before))})
 			if err != nil {

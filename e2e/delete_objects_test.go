@@ -32,14 +32,7 @@ func startPrefixDeleteSandbox(t *testing.T) (build, admin []string) {
 		{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::dev-artifacts"},
 		{"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"], "Resource": "arn:aws:s3:::dev-artifacts/*"},
 		{"Sid": "DeleteTmpOnly", "Effect": "Allow", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::dev-artifacts/app/tmp/*"}]}`)
-	data, err := json.MarshalIndent(world, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "delete-tmp-only.json")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := sandboxtest.WriteWorld(t, world)
 
 	sb := sandboxtest.Start(t, sandboxtest.Options{World: path, LogLevel: "info"})
 	build, admin = sb.Env(t, "build"), sb.Env(t, "dev-admin")

@@ -5,13 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/smithy-go"
 
+	"github.com/countersign/countersign/internal/audit/audittest"
 	"github.com/countersign/countersign/policy"
 )
 
@@ -335,39 +335,6 @@ func TestEnforceSkipsInvalidPolicy(t *testing.T) {
 	}
 }
 
-// compactPolicy returns a one-line policy of exactly size bytes: filler
-// grants to owner roles, the last one padded with a longer Sid.
-func compactPolicy(t *testing.T, size int) []byte {
-	t.Helper()
-
-	const head, tail = `{"Version":"2012-10-17","Statement":[`, `]}`
-
-	filler := func(i int, pad string) string {
-		return fmt.Sprintf(`{"Sid":"Filler%d%s","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:role/Reader%d"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::dev-artifacts/filler/%d/*"}`, i, pad, i, i)
-	}
-
-	var statements []string
-	for i := 0; ; i++ {
-		next := append(statements, filler(i, ""))
-		if len(head)+len(strings.Join(next, ","))+len(tail) > size {
-			break
-		}
-
-		statements = next
-	}
-
-	last := len(statements) - 1
-	missing := size - (len(head) + len(strings.Join(statements, ",")) + len(tail))
-	statements[last] = filler(last, strings.Repeat("X", missing))
-
-	doc := []byte(head + strings.Join(statements, ",") + tail)
-	if len(doc) != size {
-		t.Fatalf("built a %d-byte policy, want %d", len(doc), size)
-	}
-
-	return doc
-}
-
 func TestEnforceKeepsCompactPolicyCompact(t *testing.T) {
 	f := hardened(t, "")
 	f.policy = []byte(`{"Version":"2012-10-17","Statement":[{"Sid":"DenyInsecureTransport","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::dev-artifacts","arn:aws:s3:::dev-artifacts/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`)
@@ -412,7 +379,7 @@ func TestEnforceKeepsIndentAndStatementBytes(t *testing.T) {
 
 func TestEnforceFitsCompactPolicyNearLimit(t *testing.T) {
 	f := hardened(t, "")
-	f.policy = compactPolicy(t, 19932)
+	f.policy = audittest.CompactPolicy(t, 19932)
 	before := append([]byte(nil), f.policy...)
 
 	rep := runFake(t, f, enforceConfig())
@@ -433,7 +400,7 @@ func TestEnforceFitsCompactPolicyNearLimit(t *testing.T) {
 func TestEnforceSkipsOversizePolicy(t *testing.T) {
 	f := hardened(t, "")
 	// The managed statements alone take more than 100 bytes.
-	f.policy = compactPolicy(t, maxPolicySize-100)
+	f.policy = audittest.CompactPolicy(t, maxPolicySize-100)
 
 	rep := runFake(t, f, enforceConfig())
 

@@ -5,6 +5,7 @@ package sandboxtest
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -307,4 +308,22 @@ func ModuleRoot(t testing.TB) string {
 		}
 		dir = parent
 	}
+}
+
+// WriteWorld writes a world to a file in a temporary folder of the test
+// and returns its path, for Options.World.
+func WriteWorld(t testing.TB, world *sandbox.World) string {
+	t.Helper()
+
+	data, err := json.MarshalIndent(world, "", "  ")
+	if err != nil {
+		t.Fatalf("encode the world: %v", err)
+	}
+
+	path := filepath.Join(t.TempDir(), "world.json")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatalf("write the world: %v", err)
+	}
+
+	return path
 }
