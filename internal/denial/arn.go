@@ -2,33 +2,20 @@ package denial
 
 import (
 	"strings"
-)
 
-// arn is the six colon-separated fields of an Amazon Resource Name.
-type arn struct {
-	Partition string
-	Service   string
-	Region    string
-	Account   string
-	Resource  string
-}
+	"github.com/countersign/countersign/policy"
+)
 
 // parseARN splits s into its fields. It reports false for anything that is
 // not arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE with a partition that
 // starts with "aws" (aws, aws-cn, aws-us-gov, ...).
-func parseARN(s string) (arn, bool) {
-	parts := strings.SplitN(s, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || !strings.HasPrefix(parts[1], "aws") || parts[2] == "" {
-		return arn{}, false
+func parseARN(s string) (policy.ARN, bool) {
+	a, err := policy.ParseARN(s)
+	if err != nil || !strings.HasPrefix(a.Partition, "aws") {
+		return policy.ARN{}, false
 	}
 
-	return arn{
-		Partition: parts[1],
-		Service:   parts[2],
-		Region:    parts[3],
-		Account:   parts[4],
-		Resource:  parts[5],
-	}, true
+	return a, true
 }
 
 // accountOf returns the account id in an ARN, or "" when there is none.
