@@ -790,6 +790,30 @@ func TestRunPartFailureAborts(t *testing.T) {
 	}
 }
 
+func TestRunAbortDeniedNamesPermission(t *testing.T) {
+	src := t.TempDir()
+	writeSized(t, filepath.Join(src, "big.bin"), 20*MiB, 9)
+	fake := newFakeS3()
+	fake.inject = func(_ context.Context, op, _ string) error {
+		switch op {
+		case "UploadPart":
+			return errors.New("connection reset")
+		case "AbortMultipartUpload":
+			return deniedError()
+		}
+		return nil
+	}
+
+	run := runSync(t, fake, Options{Source: src})
+
+	if got := len(fake.callsOf("AbortMultipartUpload")); got != 1 {
+		t.Errorf("AbortMultipartUpload calls = %d, want 1 (a denial is not retried)", got)
+	}
+	if !strings.Contains(run.log, "grant s3:AbortMultipartUpload on arn:aws:s3:::"+testBucket+"/big.bin") {
+		t.Errorf("log does not name the missing permission:\n%s", run.log)
+	}
+}
+
 func TestRunAccessDenied(t *testing.T) {
 	tests := []struct {
 		name      string

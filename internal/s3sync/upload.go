@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/countersign/countersign/internal/denial"
 )
 
 // abortTimeout bounds the AbortMultipartUpload request sent after a
@@ -252,6 +254,12 @@ func (s *syncer) abort(ctx context.Context, key, uploadID string) {
 		var gone *types.NoSuchUpload
 		switch {
 		case errors.As(err, &gone):
+			return
+		case err != nil && denial.IsAccessDenied(err):
+			// The role lacks s3:AbortMultipartUpload, which the four
+			// delivery actions do not include.
+			s.log.Warn().Err(err).Str("key", key).Str("upload_id", uploadID).
+				Msgf("abort multipart upload denied: grant s3:AbortMultipartUpload on arn:aws:s3:::%s/%s to the role, or rely on a lifecycle rule that aborts incomplete multipart uploads; until then the parts stay billed", s.opts.Bucket, key)
 			return
 		case err != nil:
 			// NOTE: the parts stay billed until a lifecycle rule for
