@@ -18,10 +18,12 @@ const listAction = "s3:ListBucket"
 // clean up its parts.
 var objectActions = []string{"s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}
 
-// Sids of the delivery statements in both policies.
+// Sids of the delivery statements in both policies. They are the Sids the
+// audit Lambda's enforce mode owns, so that enforce finds the template's
+// statements up to date instead of adding copies next to them.
 const (
-	sidList    = "CountersignList"
-	sidObjects = "CountersignObjects"
+	sidList    = "CountersignManagedList"
+	sidObjects = "CountersignManagedAccess"
 )
 
 // bucketARN returns the ARN of the artifact bucket, built from its name so

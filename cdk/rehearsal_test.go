@@ -113,6 +113,25 @@ func TestRehearsalAuditFindsNothing(t *testing.T) {
 	if len(report.Findings) != 0 {
 		t.Errorf("audit findings: got %v, want none", report.Findings)
 	}
+
+	// Enforce mode owns the template's delivery statements by their Sids,
+	// so on the deployed policy it has nothing to write.
+	stdout, stderr, code = runCommand(t, env, countersign, append(args, "--mode", "enforce")...)
+	if code != 0 {
+		t.Fatalf("audit --mode enforce exit code: got %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	var enforced struct {
+		Enforce struct {
+			Changed bool   `json:"changed"`
+			Skipped string `json:"skipped"`
+		} `json:"enforce"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &enforced); err != nil {
+		t.Fatalf("parse the enforce report: %v\n%s", err, stdout)
+	}
+	if enforced.Enforce.Changed || enforced.Enforce.Skipped != "" {
+		t.Errorf("enforce on the template's policy: changed %v, skipped %q; want no write", enforced.Enforce.Changed, enforced.Enforce.Skipped)
+	}
 }
 
 // runningSandbox is a countersign-sandbox process that this test started.

@@ -290,7 +290,7 @@ func TestProjectSources(t *testing.T) {
 					t.Errorf("role statement %s action: got %v, want %v", sid, got, action)
 				}
 			}
-			// CountersignList, CountersignObjects and BuildLogs, then the source grants.
+			// CountersignManagedList, CountersignManagedAccess and BuildLogs, then the source grants.
 			if want := 3 + len(tt.wantStatements); len(statements) != want {
 				t.Errorf("role policy has %d statements, want %d: %v", len(statements), want, statements)
 			}
