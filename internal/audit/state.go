@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -134,7 +135,13 @@ func absent(err error, code string) bool {
 func readError(what, action string, cfg Config, err error) error {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "AccessDenied" {
-		return fmt.Errorf("read the %s of bucket %s: access denied: the credentials need %s on the bucket, and the bucket must belong to account %s: %w", what, cfg.Bucket, action, cfg.BucketOwner, err)
+		// S3's message names an explicit Deny when one matched, and then no
+		// Allow can help: the Deny must make an exception for the auditor.
+		if strings.Contains(strings.ToLower(apiErr.ErrorMessage()), "explicit deny") {
+			return fmt.Errorf("read the %s of bucket %s: access denied by an explicit Deny: a Deny statement (in the bucket policy, or a service control policy) matches %s for these credentials; add an exception for the audit's principal to it, for example an aws:PrincipalArn condition: %w", what, cfg.Bucket, action, err)
+		}
+
+		return fmt.Errorf("read the %s of bucket %s: access denied: the credentials need %s on the bucket, run with the credentials of account %s, which must own the bucket: %w", what, cfg.Bucket, action, cfg.BucketOwner, err)
 	}
 
 	return fmt.Errorf("read the %s of bucket %s: %w", what, cfg.Bucket, err)
