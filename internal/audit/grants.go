@@ -416,6 +416,11 @@ func (a *analysis) checkBroad(st *policy.Statement) {
 		Message: fmt.Sprintf("%s grants another account %s, which includes %s beyond the required actions",
 			st.Label(), strings.Join(broad, ", "), summarize(extras, 4)),
 	}
+	if strings.Join(broad, ",") == strings.Join(extras, ",") {
+		// The granted actions are themselves the extras, with no wildcard
+		// to expand.
+		f.Message = fmt.Sprintf("%s grants another account %s beyond the required actions", st.Label(), summarize(extras, 4))
+	}
 
 	kept = dedupe(kept)
 	if len(kept) == 0 {

@@ -53,9 +53,9 @@ func WriteText(w io.Writer, rep *Report) error {
 		case e.Skipped != "":
 			fmt.Fprintf(&b, "Enforce: policy left unchanged: %s\n", e.Skipped)
 		case e.Changed:
-			fmt.Fprintf(&b, "Enforce: wrote the statements it manages (Sids %s, %s); the findings above are from the audit after the write. The previous policy is in the log and in the JSON report.\n", ManagedSid, ManagedListSid)
+			fmt.Fprintf(&b, "Enforce: wrote the statements it manages (%s); the findings above are from the audit after the write. The previous policy is in the log and in the JSON report.\n", managedSids(rep.Prefix))
 		default:
-			fmt.Fprintf(&b, "Enforce: the statements it manages (Sids %s, %s) are up to date; nothing written.\n", ManagedSid, ManagedListSid)
+			fmt.Fprintf(&b, "Enforce: the statements it manages (%s) are up to date; nothing written.\n", managedSids(rep.Prefix))
 		}
 	}
 
@@ -132,4 +132,14 @@ func summaryLine(rep *Report) string {
 	}
 
 	return fmt.Sprintf("%d %s: %s", len(rep.Findings), noun, strings.Join(parts, ", "))
+}
+
+// managedSids names the statements enforce owns: the list statement exists
+// only when a prefix limits listing.
+func managedSids(prefix string) string {
+	if strings.Trim(prefix, "/") == "" {
+		return "Sid " + ManagedSid
+	}
+
+	return "Sids " + ManagedSid + " and " + ManagedListSid
 }

@@ -61,6 +61,16 @@ func TestWriteTextEnforce(t *testing.T) {
 	}
 }
 
+func TestManagedSidsFollowPrefix(t *testing.T) {
+	if got, want := managedSids(""), "Sid "+ManagedSid; got != want {
+		t.Errorf("managedSids(\"\") = %q, want %q", got, want)
+	}
+
+	if got, want := managedSids("app/"), "Sids "+ManagedSid+" and "+ManagedListSid; got != want {
+		t.Errorf("managedSids(\"app/\") = %q, want %q", got, want)
+	}
+}
+
 func TestWriteJSONReport(t *testing.T) {
 	rep := runFake(t, hardened(t, "deny-shadows.json"), testConfig())
 
@@ -105,4 +115,22 @@ func TestWriteJSONReport(t *testing.T) {
 	if len(f.Fix.Statement) == 0 || f.Fix.Advice == "" {
 		t.Errorf("fix = %+v, want advice and a statement", f.Fix)
 	}
+}
+
+func TestBroadActionMessageNamesLiteralOnce(t *testing.T) {
+	rep := runFake(t, hardened(t, "bucket-write.json"), testConfig())
+
+	for _, f := range rep.Findings {
+		if f.ID != IDBroadAction {
+			continue
+		}
+
+		if strings.Contains(f.Message, "which includes") {
+			t.Errorf("message %q repeats literal actions as what they include", f.Message)
+		}
+
+		return
+	}
+
+	t.Fatal("no BROAD_ACTION finding for bucket-write.json")
 }
