@@ -229,6 +229,29 @@ func TestBuildspecDeliversBuild(t *testing.T) {
 	}
 }
 
+// An S3 source has no resolved source version, so the build delivers
+// under its build number instead of under PREFIX//.
+func TestBuildspecS3SourceUsesBuildNumber(t *testing.T) {
+	sb := sandboxtest.Start(t, sandboxtest.Options{})
+	env := sb.Env(t, "build")
+	spec := readRepositoryBuildspec(t)
+	src := copyRepository(t)
+
+	// The last value of a repeated variable wins.
+	buildEnv := append(codeBuildEnv(t, env), "CODEBUILD_RESOLVED_SOURCE_VERSION=")
+	result := runBuildspec(t, spec, src, buildEnv)
+	if !result.Succeeded {
+		t.Fatalf("the build failed:\n%s", result.log())
+	}
+
+	destination := deliveryPrefix + "/build-1/"
+	wantKeys := []string{destination + "countersign", destination + "countersign-audit.zip"}
+	delivered := listKeys(t, s3Client(t, env), envValue(env, "COUNTERSIGN_BUCKET"), deliveryPrefix+"/")
+	if got := sortedKeys(delivered); !slices.Equal(got, wantKeys) {
+		t.Errorf("delivered keys: got %v, want %v", got, wantKeys)
+	}
+}
+
 func TestBuildspecFailedBuildDeliversNothing(t *testing.T) {
 	sb := sandboxtest.Start(t, sandboxtest.Options{})
 	env := sb.Env(t, "build")
