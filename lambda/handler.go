@@ -62,6 +62,23 @@ func (h *handler) resolveAccount(ctx context.Context) (string, error) {
 	return h.account, nil
 }
 
+// Invoke implements lambda.Handler, so that the payload reaches Handle as
+// sent. Handed a json.RawMessage, the runtime would reject a payload that
+// is not JSON with a bare decoder error before Handle could name the fix.
+func (h *handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	rep, err := h.Handle(ctx, payload)
+	if err != nil {
+		return nil, err
+	}
+
+	out, err := json.Marshal(rep)
+	if err != nil {
+		return nil, fmt.Errorf("encode the report: %w", err)
+	}
+
+	return out, nil
+}
+
 // Handle runs one audit. It returns an error only when the audit could not
 // run, so that Lambda's Errors metric counts exactly those invocations.
 func (h *handler) Handle(ctx context.Context, payload json.RawMessage) (*audit.Report, error) {

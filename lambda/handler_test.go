@@ -408,3 +408,34 @@ func TestHandleHonoursDeadline(t *testing.T) {
 		t.Errorf("got %v, want context.DeadlineExceeded", err)
 	}
 }
+
+func TestInvokeNamesPayloadThatIsNotJSON(t *testing.T) {
+	h, s3fake, _, _, ctx := testHandler(t, nil)
+
+	_, err := h.Invoke(ctx, []byte("oops"))
+	if err == nil || !strings.Contains(err.Error(), "invalid invocation payload") || !strings.Contains(err.Error(), "bucket_owner") {
+		t.Fatalf("got %v, want an error naming the payload and its keys", err)
+	}
+
+	if len(s3fake.owners) != 0 {
+		t.Errorf("made %d S3 calls for a payload that is not JSON, want none", len(s3fake.owners))
+	}
+}
+
+func TestInvokeReturnsReportJSON(t *testing.T) {
+	h, _, _, _, ctx := testHandler(t, nil)
+
+	out, err := h.Invoke(ctx, readEvent(t))
+	if err != nil {
+		t.Fatalf("Invoke: %v", err)
+	}
+
+	var rep audit.Report
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("the output is not a report: %v\n%s", err, out)
+	}
+
+	if rep.Bucket == "" {
+		t.Errorf("report %s names no bucket", out)
+	}
+}

@@ -44,7 +44,7 @@ func main() {
 		os.Exit(1)
 	}
 
-	lambda.StartWithOptions(h.Handle, lambda.WithContext(ctx))
+	lambda.StartWithOptions(h, lambda.WithContext(ctx))
 }
 
 // newHandler builds the AWS clients from the function's environment and
