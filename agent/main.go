@@ -84,7 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("%w: %w", err, exitcode.ErrUsage)
+		return fmt.Errorf("%w (run countersign --help for the commands and flags): %w", err, exitcode.ErrUsage)
 	}
 
 	log, err := logging.New(stderr, c.LogFormat, c.LogLevel)
