@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	exited := false
 	options := append(filterMappers(&c.Sync.filters),
 		kong.Name("countersign"),
-		kong.Description("Countersign checks and delivers build artifacts to an S3 bucket in another AWS account.\n\nExit codes: 0 success, 1 failure, 2 usage error, 3 identity is not the expected role, 4 access denied, 5 refused by a safety guard, 6 audit findings at or above --fail-on."),
+		kong.Description("Countersign checks and delivers build artifacts to an S3 bucket in another AWS account.\n\nExit codes: 0 success, 1 failure, 2 usage error, 3 identity is not the expected role, 4 access denied, 5 stopped by a safety guard, 6 audit findings at or above --fail-on."),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(int) { exited = true }),
 		kong.UsageOnError(),

@@ -83,14 +83,14 @@ func TestSyncHeadersAndSpecialFiles(t *testing.T) {
 		t.Errorf("--acl owner-only: exit code = %d, want %d", unknown.code, exitcode.Usage)
 	}
 
-	// A canned ACL the bucket does not take is sent and refused by S3, and
+	// A canned ACL the bucket does not take is sent and rejected by S3, and
 	// nothing is written under the new prefix.
-	refused := runAgent(t, env, "sync", src, "s3://"+bucket+"/public", "--acl", "public-read")
-	if refused.code != exitcode.AccessDenied {
-		t.Errorf("--acl public-read: exit code = %d, want %d", refused.code, exitcode.AccessDenied)
+	rejected := runAgent(t, env, "sync", src, "s3://"+bucket+"/public", "--acl", "public-read")
+	if rejected.code != exitcode.AccessDenied {
+		t.Errorf("--acl public-read: exit code = %d, want %d", rejected.code, exitcode.AccessDenied)
 	}
-	if !strings.Contains(refused.stderr, "AccessControlListNotSupported") {
-		t.Errorf("--acl public-read: stderr does not name S3's error:\n%s", refused.stderr)
+	if !strings.Contains(rejected.stderr, "AccessControlListNotSupported") {
+		t.Errorf("--acl public-read: stderr does not name S3's error:\n%s", rejected.stderr)
 	}
 	list, err := client.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String("public/")})
 	if err != nil {

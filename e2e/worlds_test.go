@@ -242,8 +242,8 @@ func TestExampleWorldNoDeleteAWSCLI(t *testing.T) {
 // TestExampleWorldACLRejected runs the world whose build sends the canned
 // ACL bucket-owner-read to a bucket whose Object Ownership is bucket owner
 // enforced, which rejects every ACL but bucket-owner-full-control. The
-// preflight table above checks the agent's verdict; this test checks that
-// the SDK and the AWS CLI get the same answer and that the fix works.
+// preflight table above checks the agent's verdict. This test checks that
+// the SDK and the AWS CLI get the same response and that the fix works.
 func TestExampleWorldACLRejected(t *testing.T) {
 	sb := sandboxtest.Start(t, sandboxtest.Options{World: worldPath(t, "acl-rejected"), LogLevel: "info"})
 	env := sb.Env(t, "build")

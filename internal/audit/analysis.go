@@ -406,7 +406,8 @@ func (a *analysis) stalePrincipal(st *policy.Statement, field, id string) Findin
 
 	switch {
 	case st.Effect == policy.Deny && field == "Principal":
-		// A Deny that matches nobody no longer protects anything.
+		// A Deny whose principal no longer exists matches no caller, so it
+		// protects nothing.
 		f.Severity = High
 		f.Fix.Advice = "write the ARN of the principal this Deny was meant for in place of the unique id"
 	case st.Effect == policy.Allow && field == "Principal":

@@ -334,20 +334,20 @@ func (a *analysis) foreignGrantee(st *policy.Statement, foreign []string) Findin
 			st.Label(), strings.Join(foreign, ", "), a.foreignReason(len(foreign))),
 	}
 
-	var kept []string
+	var expected []string
 	for _, v := range st.Principal.Values(policy.PrincipalAWS) {
 		if !slices.Contains(foreign, v) {
-			kept = append(kept, v)
+			expected = append(expected, v)
 		}
 	}
 
-	if len(kept) == 0 || st.Principal.IsWildcard() {
+	if len(expected) == 0 || st.Principal.IsWildcard() {
 		f.Fix.Advice = "remove the statement, or add the account to the allowed accounts if the grant is intended"
 		return f
 	}
 
 	f.Fix.Advice = "remove the foreign principals, as this version does, or add their accounts to the allowed accounts if the grant is intended"
-	f.Fix.Statement = statementJSON(withPrincipalValues(*st, kept))
+	f.Fix.Statement = statementJSON(withPrincipalValues(*st, expected))
 
 	return f
 }
@@ -372,7 +372,7 @@ func (a *analysis) checkBroad(st *policy.Statement) {
 	}
 
 	severity := Severity("")
-	var broad, kept, extras []string
+	var broad, narrow, extras []string
 
 	for _, act := range st.Action {
 		writes := a.extrasCovered(act, bucketWrites)
@@ -390,7 +390,7 @@ func (a *analysis) checkBroad(st *policy.Statement) {
 				severity = Medium
 			}
 		default:
-			kept = append(kept, act.Raw)
+			narrow = append(narrow, act.Raw)
 			continue
 		}
 
@@ -399,7 +399,7 @@ func (a *analysis) checkBroad(st *policy.Statement) {
 
 		for _, r := range a.cfg.RequiredActions {
 			if policy.MatchAction(act.Pattern, r) {
-				kept = append(kept, r)
+				narrow = append(narrow, r)
 			}
 		}
 	}
@@ -422,12 +422,12 @@ func (a *analysis) checkBroad(st *policy.Statement) {
 		f.Message = fmt.Sprintf("%s grants another account %s beyond the required actions", st.Label(), summarize(extras, 4))
 	}
 
-	kept = dedupe(kept)
-	if len(kept) == 0 {
+	narrow = dedupe(narrow)
+	if len(narrow) == 0 {
 		f.Fix.Advice = "remove the statement: it grants none of the required actions"
 	} else {
 		f.Fix.Advice = "grant only the actions delivery needs, as this version does"
-		f.Fix.Statement = statementJSON(withActions(*st, kept))
+		f.Fix.Statement = statementJSON(withActions(*st, narrow))
 	}
 
 	a.add(f)

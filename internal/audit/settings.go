@@ -64,9 +64,9 @@ func (a *analysis) checkPublicAccessBlock() {
 	}
 
 	setting := `{"BlockPublicAcls":true,"IgnorePublicAcls":true,"BlockPublicPolicy":true,"RestrictPublicBuckets":true}`
-	what := "has no public access block"
+	state := "has no public access block"
 	if a.state.PublicAccessBlock != nil {
-		what = "has its public access block partly off (" + strings.Join(off, ", ") + ")"
+		state = "has its public access block partly off (" + strings.Join(off, ", ") + ")"
 	}
 
 	// NOTE: the account-wide public access block (S3 Control) is not read,
@@ -74,7 +74,7 @@ func (a *analysis) checkPublicAccessBlock() {
 	a.add(Finding{
 		ID:       IDPublicAccessBlockOff,
 		Severity: High,
-		Message:  fmt.Sprintf("bucket %s %s, so a public policy or ACL written later would take effect", a.cfg.Bucket, what),
+		Message:  fmt.Sprintf("bucket %s %s, so a public policy or ACL written later would take effect", a.cfg.Bucket, state),
 		Fix: Fix{
 			Advice: fmt.Sprintf("turn every flag on: aws s3api put-public-access-block --bucket %s --expected-bucket-owner %s --public-access-block-configuration '%s'",
 				a.cfg.Bucket, a.cfg.BucketOwner, setting),

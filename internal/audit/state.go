@@ -36,7 +36,7 @@ type State struct {
 	// every flag off.
 	PublicAccessBlock *types.PublicAccessBlockConfiguration
 
-	// Encryption holds the default encryption rules, empty when none.
+	// Encryption contains the default encryption rules, empty when none.
 	Encryption []types.ServerSideEncryptionRule
 }
 
@@ -132,17 +132,17 @@ func absent(err error, code string) bool {
 	return errors.As(err, &apiErr) && apiErr.ErrorCode() == code
 }
 
-func readError(what, action string, cfg Config, err error) error {
+func readError(setting, action string, cfg Config, err error) error {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "AccessDenied" {
-		// S3's message names an explicit Deny when one matched, and then no
-		// Allow can help: the Deny must make an exception for the auditor.
+		// S3's message names an explicit Deny when one matched. No Allow can
+		// override it, so the Deny must make an exception for the auditor.
 		if strings.Contains(strings.ToLower(apiErr.ErrorMessage()), "explicit deny") {
-			return fmt.Errorf("read the %s of bucket %s: access denied by an explicit Deny: a Deny statement (in the bucket policy, or a service control policy) matches %s for these credentials; add an exception for the audit's principal to it, for example an aws:PrincipalArn condition: %w", what, cfg.Bucket, action, err)
+			return fmt.Errorf("read the %s of bucket %s: access denied by an explicit Deny: a Deny statement (in the bucket policy, or a service control policy) matches %s for these credentials; add an exception for the audit's principal to it, for example an aws:PrincipalArn condition: %w", setting, cfg.Bucket, action, err)
 		}
 
-		return fmt.Errorf("read the %s of bucket %s: access denied: the credentials need %s on the bucket, run with the credentials of account %s, which must own the bucket: %w", what, cfg.Bucket, action, cfg.BucketOwner, err)
+		return fmt.Errorf("read the %s of bucket %s: access denied: the credentials need %s on the bucket, run with the credentials of account %s, which must own the bucket: %w", setting, cfg.Bucket, action, cfg.BucketOwner, err)
 	}
 
-	return fmt.Errorf("read the %s of bucket %s: %w", what, cfg.Bucket, err)
+	return fmt.Errorf("read the %s of bucket %s: %w", setting, cfg.Bucket, err)
 }

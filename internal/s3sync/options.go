@@ -92,10 +92,10 @@ type ObjectHeaders struct {
 	CacheControl string
 }
 
-// Validate checks that the headers are values S3 knows. Whether the bucket
-// takes the ACL depends on its Object Ownership setting, which only the dev
-// account can read, so a known ACL is left for the bucket to refuse and for
-// the denial diagnosis to explain.
+// Validate checks that the headers are values S3 accepts. Whether the
+// bucket accepts the ACL depends on its Object Ownership setting, which only
+// the dev account can read. So a canned ACL is sent, and a rejection is left
+// to the denial diagnosis to explain.
 func (h ObjectHeaders) Validate() error {
 	if h.ACL != "" && !slices.Contains(types.ObjectCannedACL("").Values(), types.ObjectCannedACL(h.ACL)) {
 		return fmt.Errorf("invalid ACL %q: not a canned object ACL; omit the ACL (buckets with Object Ownership \"bucket owner enforced\" need none) or use %q: %w",

@@ -750,7 +750,7 @@ func TestFrontSendsOneRequestID(t *testing.T) {
 	}
 }
 
-// writeUpstreamDeleteResult answers a DeleteObjects body as versitygw
+// writeUpstreamDeleteResult responds to a DeleteObjects body as versitygw
 // would: every key is deleted, except keys that contain "fail", which get
 // an InternalError entry. Quiet mode lists only the errors.
 func writeUpstreamDeleteResult(w http.ResponseWriter, body []byte) {

@@ -254,7 +254,7 @@ type deleteResultInput struct {
 	Entries []deleteEntry `xml:",any"`
 }
 
-// deleteEntry is a Deleted or an Error element, as XMLName says.
+// deleteEntry is a Deleted or an Error element, as XMLName records.
 type deleteEntry struct {
 	XMLName               xml.Name
 	Key                   string `xml:"Key"`
