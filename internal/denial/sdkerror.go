@@ -79,6 +79,13 @@ func IsAccessDenied(err error) bool {
 	}
 }
 
+// IsRefusal reports whether the bucket's side refused the request in a way
+// a diagnosis explains and exit code 4 reports: an access denial, or an ACL
+// that the bucket's Object Ownership setting rejects.
+func IsRefusal(err error) bool {
+	return IsAccessDenied(err) || IsACLRejected(err)
+}
+
 // IsACLRejected reports whether err is S3's AccessControlListNotSupported,
 // sent when a request carries an ACL that a bucket with ACLs disabled
 // rejects. The status is 400, but callers treat it as a denial because the

@@ -117,6 +117,9 @@ func TestIsAccessDenied(t *testing.T) {
 			if got := IsACLRejected(tt.err); got != tt.aclRejected {
 				t.Errorf("IsACLRejected = %v, want %v", got, tt.aclRejected)
 			}
+			if got, want := IsRefusal(tt.err), tt.denied || tt.aclRejected; got != want {
+				t.Errorf("IsRefusal = %v, want %v", got, want)
+			}
 		})
 	}
 }

@@ -429,7 +429,7 @@ func (r *runner) denialRequest(operation, key string, err error) denial.Request 
 func (r *runner) fail(step *Step, req denial.Request, err error) {
 	step.Status = StatusError
 	step.Error = err.Error()
-	if denial.IsAccessDenied(err) || denial.IsACLRejected(err) {
+	if denial.IsRefusal(err) {
 		step.Status = StatusDenied
 		d := denial.Diagnose(req)
 		if r.res.Prefix == "" && (step.Name == StepHeadBucket || step.Name == StepList) {

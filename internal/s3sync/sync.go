@@ -385,7 +385,7 @@ func (s *syncer) result(ctx context.Context, total int) error {
 		if name == "" {
 			name = first.Key
 		}
-		denied := slices.ContainsFunc(failed, func(f Failure) bool { return denial.IsAccessDenied(f.err) || denial.IsACLRejected(f.err) })
+		denied := slices.ContainsFunc(failed, func(f Failure) bool { return denial.IsRefusal(f.err) })
 		if denied {
 			errs = append(errs, fmt.Errorf("%d of %d files failed, S3 denied access, first %s: %s (run `countersign preflight` with the same bucket and prefix to see which account denied it and the fix): %w", len(failed), total, name, first.Error, exitcode.ErrAccessDenied))
 		} else {
